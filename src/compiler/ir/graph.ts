@@ -97,9 +97,11 @@ export interface Model {
   warnings: string[];
 }
 
-export function attr<T extends AttrValue['type']>(node: Node, name: string, type: T): Extract<AttrValue, { type: T }>['value'] | undefined {
+type AttrOf<T extends AttrValue['type']> = Extract<AttrValue, { type: T }>['value'];
+
+export function attr<T extends AttrValue['type']>(node: Node, name: string, type: T): AttrOf<T> | undefined {
   const a = node.attrs[name];
-  return a && a.type === type ? (a.value as Extract<AttrValue, { type: T }>['value']) : undefined;
+  return a && a.type === type ? (a.value as unknown as AttrOf<T>) : undefined;
 }
 
 export function attrInt(node: Node, name: string, dflt: number): number {
