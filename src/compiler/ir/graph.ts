@@ -97,11 +97,14 @@ export interface Model {
   warnings: string[];
 }
 
-type AttrOf<T extends AttrValue['type']> = Extract<AttrValue, { type: T }>['value'];
+interface AttrTypes {
+  float: number; int: number; string: string; tensor: Initializer; graph: Graph; floats: number[]; ints: number[];
+  strings: string[]; tensors: Initializer[]; graphs: Graph[]; ref: string; other: string;
+}
 
-export function attr<T extends AttrValue['type']>(node: Node, name: string, type: T): AttrOf<T> | undefined {
+export function attr<T extends AttrValue['type']>(node: Node, name: string, type: T): AttrTypes[T] | undefined {
   const a = node.attrs[name];
-  return a && a.type === type ? (a.value as unknown as AttrOf<T>) : undefined;
+  return a && a.type === type ? (a.value as AttrTypes[T]) : undefined;
 }
 
 export function attrInt(node: Node, name: string, dflt: number): number {
