@@ -24,23 +24,22 @@ export function loadInitializer(init: Initializer): Tensor {
 
 function fromProtoFields(dtype: DType, n: number, p: RawTensorData, name: string): TensorArray {
   if (p.rawData && p.rawData.length > 0) return fromRawBytes(dtype, n, p.rawData, name);
-  const out = allocArray(dtype, n);
-  const take = (src: ArrayLike<unknown> | undefined, conv: (v: unknown) => unknown): void => {
-    const len = src?.length ?? 0;
-    if (len !== n) throw new ModelError(`initializer "${name}" holds ${len} values but its shape needs ${n}`);
-    for (let i = 0; i < n; i++) (out as unknown as unknown[])[i] = conv(src![i]);
-  };
   const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
-  switch (dtype) {
-    case 'float32': take(p.floatData, Number); break;
-    case 'float64': take(p.doubleData, Number); break;
-    case 'int64': take(p.int64Data, big); break;
-    case 'uint64': take(p.uint64Data, (v) => BigInt.asUintN(64, big(v))); break;
-    case 'uint32': take(p.uint64Data, Number); break;
-    case 'string': take(p.stringData, (v) => new TextDecoder().decode(v as Uint8Array)); break;
-    // int8..int32, bool, float16 and bfloat16 bits all travel in int32_data.
-    default: take(p.int32Data, Number); break;
-  }
+  const utf8 = new TextDecoder();
+  // Which TensorProto field carries each type; int8..int32, bool, float16 and bfloat16 bits all travel in int32_data.
+  const [src, conv]: [ArrayLike<unknown> | undefined, (v: unknown) => unknown] =
+    dtype === 'float32' ? [p.floatData, Number]
+    : dtype === 'float64' ? [p.doubleData, Number]
+    : dtype === 'int64' ? [p.int64Data, big]
+    : dtype === 'uint64' ? [p.uint64Data, (v) => BigInt.asUintN(64, big(v))]
+    : dtype === 'uint32' ? [p.uint64Data, Number]
+    : dtype === 'string' ? [p.stringData, (v) => utf8.decode(v as Uint8Array)]
+    : [p.int32Data, Number];
+  const len = src?.length ?? 0;
+  // Compare before allocating: a corrupt file may claim 2^40 elements and hold one.
+  if (len !== n) throw new ModelError(`initializer "${name}" holds ${len} values but its shape needs ${n}`);
+  const out = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) (out as unknown as unknown[])[i] = conv(src![i]);
   return out;
 }
 
