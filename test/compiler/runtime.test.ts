@@ -70,13 +70,7 @@ test('train-mode BatchNormalization updates running statistics as PyTorch does',
     }
   }
 });
-
-test('MobileNetV2 forward runs well under a second', () => {
-  const dir = path.join(fixtures, 'mobilenetv2_035');
-  const { model: m } = loadModel(path.join(dir, 'model.onnx'));
-  const input = readTensorFile(path.join(dir, 'test_data', 'input_0.pb'));
-  const feeds = { [m.graph.inputs[0]]: input };
-  execute(m.graph, feeds, { opsets: m.opsets }); // warm-up: initializers decoded, code compiled
+ // warm-up: initializers decoded, code compiled
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();

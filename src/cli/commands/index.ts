@@ -3,6 +3,8 @@
 
 import { inspectCommand } from './inspect';
 import { sampleCommand } from './sample';
+import { gradCommand } from './grad';
+import { trainCommand } from './train';
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -17,4 +19,4 @@ export interface Command {
   run(argv: string[], io: CommandIO): number | Promise<number>;
 }
 
-export const commands: Command[] = [inspectCommand, sampleCommand];
+export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand];
