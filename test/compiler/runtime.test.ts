@@ -70,17 +70,7 @@ test('train-mode BatchNormalization updates running statistics as PyTorch does',
     }
   }
 });
- // warm-up: initializers decoded, code compiled
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    execute(m.graph, feeds, { opsets: m.opsets });
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  console.log(`MobileNetV2 (0.35, batch 2, 96×96) train-mode forward: median ${times[2].toFixed(1)} ms, best ${times[0].toFixed(1)} ms`);
-  assert.ok(times[2] < 1000);
-});
+
 
 // A hand-built graph: nodes out of order, a value used twice, an initializer override, a custom-domain kernel.
 function node(opType: string, inputs: string[], outputs: string[], domain = ''): Node {
