@@ -1,0 +1,236 @@
+// Draws a laid-out visible graph with cytoscape: operators as boxes coloured by family, groups as boxes
+// that open into compound boxes, aggregated edges. Labels are canvas text, so model strings never become
+// markup. Positions come from layout.ts (preset), so cytoscape never runs a layout of its own.
+
+import cytoscape from 'cytoscape';
+import type { ViewItem, VisibleGraph } from '../../src/protocol';
+import { GROUP_PAD, type LayoutResult, type Point, type Size } from './layout';
+import { opCategory, type Palette } from './theme';
+
+export interface RendererEvents {
+  onSelect(id: string | null): void;
+  /** Double-click on a group: open or close it. */
+  onToggle(id: string): void;
+}
+
+const FONT_SIZE = 11;
+/** Below this zoom the 11 px labels are unreadable; reveal() does not go lower (Fit does). */
+const MIN_READABLE_ZOOM = 0.75;
+const MAX_REVEAL_ZOOM = 1.3;
+const LINE_HEIGHT = 15;
+
+export class GraphRenderer {
+  readonly cy: cytoscape.Core;
+  private measureCtx = document.createElement('canvas').getContext('2d')!;
+
+  constructor(private readonly container: HTMLElement, private palette: Palette, events: RendererEvents) {
+    this.cy = cytoscape({
+      container,
+      // The container may not be in the document yet; nothing to lay out until draw() brings positions.
+      layout: { name: 'preset' },
+      style: this.stylesheet(),
+      minZoom: 0.02,
+      maxZoom: 4,
+      boxSelectionEnabled: false,
+      selectionType: 'single',
+      autoungrabify: true,
+    });
+    new ResizeObserver(() => this.cy.resize()).observe(container);
+    this.cy.on('tap', 'node', (e) => events.onSelect(e.target.id()));
+    this.cy.on('tap', (e) => {
+      if (e.target === this.cy) events.onSelect(null);
+    });
+    this.cy.on('dbltap', 'node', (e) => {
+      const kind = e.target.data('kind');
+      if (kind === 'group') events.onToggle(e.target.id());
+    });
+  }
+
+  /** The text a box shows, one entry per line. */
+  labelLines(item: ViewItem, open: boolean): string[] {
+    switch (item.kind) {
+      case 'group': {
+        const unknown = item.unknownCount ? ` · ${item.unknownCount} unknown` : '';
+        return open ? [`▾ ${item.label}  (${item.sublabel}${unknown})`] : [`▸ ${item.label}`, `${item.sublabel}${unknown}`];
+      }
+      case 'op':
+        return [item.unknown ? `${item.label} ?` : item.label, ...(item.sublabel ? [truncate(item.sublabel, 28)] : [])];
+      default:
+        return [truncate(item.label, 32), ...(item.sublabel ? [truncate(item.sublabel, 32)] : [])];
+    }
+  }
+
+  /** Box size for a collapsed item, from its measured label. */
+  leafSize(item: ViewItem): Size {
+    const lines = this.labelLines(item, false);
+    this.measureCtx.font = `${FONT_SIZE}px ${this.palette.font}`;
+    const w = Math.max(...lines.map((l) => this.measureCtx.measureText(l).width));
+    const minW = item.kind === 'group' ? 110 : 76;
+    // Inputs and outputs are tags: the pointed end holds no text.
+    const extra = item.kind === 'input' || item.kind === 'output' ? 44 : 22;
+    return { width: Math.ceil(Math.max(minW, w + extra)), height: lines.length * LINE_HEIGHT + 14 };
+  }
+
+  draw(view: VisibleGraph, layout: LayoutResult, open: Set<string>): void {
+    const elements: cytoscape.ElementDefinition[] = [];
+    for (const item of view.items) {
+      const isOpen = open.has(item.id);
+      const c = layout.centers.get(item.id) ?? { x: 0, y: 0 };
+      const s = layout.sizes.get(item.id) ?? { width: 80, height: 30 };
+      elements.push({
+        group: 'nodes',
+        data: {
+          id: item.id,
+          ...(item.parent ? { parent: item.parent } : {}),
+          label: this.labelLines(item, isOpen).join('\n'),
+          kind: item.kind,
+          color: item.kind === 'op' ? this.palette.categories[opCategory(item.opType ?? '')] : this.palette.ioFill,
+          w: s.width,
+          h: s.height,
+        },
+        position: { x: c.x, y: c.y },
+        classes: [item.kind, item.unknown || item.unknownCount ? 'unknown' : '', isOpen ? 'open' : ''].filter(Boolean).join(' '),
+      });
+    }
+    const parentOf = new Map(view.items.map((i) => [i.id, i.parent]));
+    for (const e of view.edges) {
+      // An edge that leaves its group (rotary tables and masks feeding every decoder layer) is drawn faint
+      // and unlabelled, so that fans of them do not drown the structure inside the groups.
+      const cross = parentOf.get(e.source) !== parentOf.get(e.target);
+      const route = layout.routes.get(e.id);
+      const seg = route && !cross ? segmentsOf(route, layout.centers.get(e.source), layout.centers.get(e.target)) : null;
+      elements.push({
+        group: 'edges',
+        data: {
+          id: e.id, source: e.source, target: e.target, label: e.count > 1 ? `${e.count} tensors` : e.label, width: Math.min(4, 1.2 + Math.log2(e.count)),
+          ...(seg ? { weights: seg.weights, distances: seg.distances } : {}),
+        },
+        classes: cross ? 'cross' : seg ? 'routed' : '',
+      });
+    }
+    const selected = this.cy.$(':selected').map((n) => n.id());
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.cy.add(elements);
+    });
+    for (const id of selected) this.cy.getElementById(id).select();
+    this.container.dataset.nodeCount = String(this.cy.nodes().length);
+    this.container.dataset.edgeCount = String(this.cy.edges().length);
+  }
+
+  select(id: string | null): void {
+    this.cy.$(':selected').unselect();
+    if (id) this.cy.getElementById(id).select();
+  }
+
+  highlight(ids: string[]): void {
+    this.cy.$('.match').removeClass('match');
+    for (const id of ids) this.cy.getElementById(id).addClass('match');
+  }
+
+  fit(ids?: string[], animate = true): void {
+    const eles = ids?.length ? this.byIds(ids) : this.cy.elements();
+    if (eles.empty()) return;
+    if (animate) this.cy.animate({ fit: { eles, padding: 40 }, duration: 200 });
+    else this.cy.fit(eles, 40);
+  }
+
+  /**
+   * Shows the elements readably: fitted if that keeps labels legible, else at the smallest legible zoom,
+   * centred across and aligned to their top (a deep network reads from its input down).
+   */
+  reveal(ids?: string[], animate = true): void {
+    const eles = ids?.length ? this.byIds(ids) : this.cy.elements();
+    if (eles.empty()) return;
+    const bb = eles.boundingBox();
+    const pad = 40;
+    const w = this.cy.width();
+    const h = this.cy.height();
+    const fitZoom = Math.min((w - 2 * pad) / Math.max(1, bb.w), (h - 2 * pad) / Math.max(1, bb.h));
+    const zoom = Math.max(MIN_READABLE_ZOOM, Math.min(fitZoom, MAX_REVEAL_ZOOM));
+    const pan = {
+      x: w / 2 - zoom * (bb.x1 + bb.w / 2),
+      y: bb.h * zoom <= h - 2 * pad ? h / 2 - zoom * (bb.y1 + bb.h / 2) : pad - zoom * bb.y1,
+    };
+    if (animate) this.cy.animate({ zoom, pan, duration: 200 });
+    else this.cy.viewport({ zoom, pan });
+  }
+
+  private byIds(ids: string[]): cytoscape.CollectionReturnValue {
+    let c = this.cy.collection();
+    for (const id of ids) c = c.union(this.cy.getElementById(id));
+    return c;
+  }
+
+  zoomBy(factor: number): void {
+    this.cy.zoom({ level: this.cy.zoom() * factor, renderedPosition: { x: this.cy.width() / 2, y: this.cy.height() / 2 } });
+  }
+
+  setPalette(p: Palette): void {
+    this.palette = p;
+    this.cy.style(this.stylesheet());
+  }
+
+  private stylesheet(): cytoscape.StylesheetJson {
+    const p = this.palette;
+    const text = { color: p.foreground, 'font-family': p.font, 'font-size': FONT_SIZE, 'text-wrap': 'wrap', 'text-valign': 'center', 'text-halign': 'center', 'line-height': LINE_HEIGHT / FONT_SIZE } as const;
+    return [
+      { selector: 'core', style: { 'active-bg-color': p.focus, 'active-bg-opacity': 0.15, 'selection-box-color': p.focus } as cytoscape.Css.Core },
+      { selector: 'node', style: { ...text, label: 'data(label)', shape: 'round-rectangle', width: 'data(w)', height: 'data(h)', 'border-width': 1, 'border-color': p.border, 'background-color': p.groupFill } },
+      { selector: 'node.op', style: { 'background-color': 'data(color)', 'background-opacity': 0.22, 'border-color': 'data(color)', 'border-width': 1.5 } },
+      { selector: 'node.input, node.output', style: { shape: 'round-tag', 'background-color': p.ioFill, 'background-opacity': 0.18, 'border-color': p.ioFill, 'border-width': 1.5 } },
+      { selector: 'node.group', style: { 'background-color': p.groupFill, 'border-color': p.muted, 'border-width': 1, 'font-weight': 'bold' } },
+      {
+        selector: 'node.group.open',
+        style: {
+          'background-color': p.groupOpenFill, 'background-opacity': 0.6, 'border-style': 'dashed', 'border-color': p.muted, padding: `${GROUP_PAD}px`,
+          'text-valign': 'top', 'text-halign': 'center', 'text-margin-y': -4, color: p.muted, 'font-weight': 'normal',
+        },
+      },
+      { selector: 'node.unknown', style: { 'border-color': p.error, 'border-style': 'dashed', 'border-width': 2 } },
+      { selector: 'node.group.open.unknown', style: { 'border-color': p.error, 'border-width': 1 } },
+      { selector: 'node:selected', style: { 'border-color': p.focus, 'border-width': 3, 'border-style': 'solid' } },
+      { selector: 'node.match', style: { 'underlay-color': p.focus, 'underlay-padding': 6, 'underlay-opacity': 0.45, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
+      {
+        selector: 'edge',
+        style: {
+          width: 'data(width)', 'line-color': p.edge, 'target-arrow-color': p.edge, 'target-arrow-shape': 'triangle', 'arrow-scale': 0.8,
+          'curve-style': 'bezier', label: 'data(label)', 'font-size': 9, color: p.muted, 'font-family': p.font, 'min-zoomed-font-size': 9,
+          'text-background-color': p.background, 'text-background-opacity': 0.85, 'text-background-padding': '1px',
+        },
+      },
+      {
+        selector: 'edge.routed',
+        style: { 'curve-style': 'round-segments', 'segment-weights': 'data(weights)', 'segment-distances': 'data(distances)', 'segment-radius': 8, 'edge-distances': 'node-position' } as cytoscape.Css.Edge,
+      },
+      { selector: 'edge.cross', style: { label: '', 'line-opacity': 0.45, 'arrow-scale': 0.6 } },
+      { selector: 'edge:selected', style: { 'line-color': p.focus, 'target-arrow-color': p.focus } },
+    ];
+  }
+}
+
+/**
+ * ELK's route as cytoscape segment points: each point as a weight along the centre-to-centre line and a
+ * signed distance from it (cytoscape's 'node-position' convention). Null when the ends coincide.
+ */
+function segmentsOf(route: Point[], s?: Point, t?: Point): { weights: number[]; distances: number[] } | null {
+  if (!s || !t) return null;
+  const dx = t.x - s.x;
+  const dy = t.y - s.y;
+  const len2 = dx * dx + dy * dy;
+  if (len2 < 1e-6 || route.length === 0) return null;
+  const len = Math.sqrt(len2);
+  const weights: number[] = [];
+  const distances: number[] = [];
+  for (const p of route) {
+    const px = p.x - s.x;
+    const py = p.y - s.y;
+    weights.push((px * dx + py * dy) / len2);
+    distances.push((px * -dy + py * dx) / len);
+  }
+  return { weights, distances };
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `…${s.slice(s.length - n + 1)}` : s;
+}
