@@ -4,10 +4,9 @@
 
 import type { Command } from './index';
 import { loadModel } from '../../compiler/loadModel';
-import { buildTrainingGraph } from '../../compiler/train/trainingGraph';
 import { TrainingSession } from '../../compiler/train/session';
 import { readBatch, writeTensors } from '../../compiler/train/data';
-import { trainingOptions } from '../../compiler/train/options';
+import { compileTrainingStep } from '../../compiler/train/options';
 import type { OptimizerSpec } from '../../compiler/train/optimizer';
 import { existingFile, intOption, onePositional, parseCommandArgs, UsageError } from '../usage';
 import { lossOption, reportIssues } from './grad';
@@ -48,7 +47,7 @@ export const trainCommand: Command = {
       optimizer = { kind, lr, weightDecay: values['weight-decay'] === undefined ? undefined : num(values['weight-decay'], 'weight-decay', 0) };
     } else throw new UsageError(`--optimizer must be sgd, adam or adamw, got "${kind}"`);
     const loaded = loadModel(file);
-    const tg = buildTrainingGraph(loaded.model, trainingOptions(loaded, { scheme: values.scheme, loss: lossOption(values.loss), optimizer }));
+    const tg = compileTrainingStep(loaded, { scheme: values.scheme, loss: lossOption(values.loss), optimizer });
     reportIssues(tg.issues, io);
     const feeds = readBatch(values.data, tg);
     const session = new TrainingSession(tg);

@@ -17,6 +17,9 @@ export function paramRoles(graph: Graph, layers: LayerTree): Map<string, ParamRo
     // A role seen through a linear operator wins over 'other' (e.g. a weight also read by a Shape).
     if (!roles.has(p) || roles.get(p) === 'other') roles.set(p, r);
   };
+  // nn.Linear exported as MatMul(x, Transpose(W)): W is a weight.
+  const matmulB = new Set<string>();
+  for (const n of graph.nodes) if (n.opType === 'MatMul' && n.inputs[1]) matmulB.add(n.inputs[1]);
   for (const n of graph.nodes) {
     n.inputs.forEach((name, slot) => {
       if (!params.has(name)) return;
@@ -24,6 +27,7 @@ export function paramRoles(graph: Graph, layers: LayerTree): Map<string, ParamRo
       if (n.opType === 'Conv' || n.opType === 'ConvTranspose' || n.opType === 'Gemm') set(name, slot === 2 ? 'bias' : 'weight');
       else if (NORMS.has(n.opType)) set(name, slot === 1 ? 'norm-scale' : slot === 2 ? 'norm-bias' : 'other');
       else if (n.opType === 'MatMul') set(name, 'weight');
+      else if (n.opType === 'Transpose' && matmulB.has(n.outputs[0])) set(name, 'weight');
       else if (n.opType === 'Gather' && slot === 0) set(name, 'embedding');
       else if (n.opType === 'Add' && rank === 1) set(name, 'bias');
       else if (n.opType === 'Mul' && rank === 1) set(name, 'norm-scale'); // RMSNorm's weight, as exported

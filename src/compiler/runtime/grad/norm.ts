@@ -40,14 +40,17 @@ function groupGrad(
 }
 
 register('BatchNormGrad', (inputs, node) => {
-  const dyT = inputs[0]!, xT = inputs[1]!;
+  // With running statistics X is read only for dScale: a sparse step whose gamma is frozen omits it ('').
+  const training = attrInt(node, 'training_mode', 1) !== 0;
+  const dyT = inputs[0]!, xT = inputs[1] ?? (training ? undefined : dyT);
   const dy = f32(dyT, 'dY'), x = f32(xT, 'X'), scale = f32(inputs[2], 'scale');
+  const hasX = inputs[1] !== undefined;
   const eps = attrFloat(node, 'epsilon', 1e-5);
-  const [N, C] = xT.dims;
-  const S = xT.dims.slice(2).reduce((p, d) => p * d, 1);
+  const [N, C] = xT!.dims;
+  const S = xT!.dims.slice(2).reduce((p, d) => p * d, 1);
   const dx = new Float32Array(x.length);
   const dScale = new Float64Array(C), dBias = new Float64Array(C);
-  if (attrInt(node, 'training_mode', 1)) {
+  if (training) {
     for (let c = 0; c < C; c++) {
       const at = (k: number): number => ((Math.floor(k / S) * C + c) * S) + (k % S);
       groupGrad(x, dy, dx, at, N * S, eps, () => scale[c], dScale, dBias, () => c);
@@ -62,7 +65,7 @@ register('BatchNormGrad', (inputs, node) => {
         const o = (n * C + c) * S;
         for (let i = 0; i < S; i++) {
           dx[o + i] = dy[o + i] * k;
-          ds += dy[o + i] * (x[o + i] - mean[c]) * invstd;
+          if (hasX) ds += dy[o + i] * (x[o + i] - mean[c]) * invstd;
           db += dy[o + i];
         }
       }
@@ -70,7 +73,7 @@ register('BatchNormGrad', (inputs, node) => {
       dBias[c] = db;
     }
   }
-  return [floatTensor(xT.dims, dx), floatTensor([C], Float32Array.from(dScale)), floatTensor([C], Float32Array.from(dBias))];
+  return [floatTensor(xT!.dims, dx), floatTensor([C], Float32Array.from(dScale)), floatTensor([C], Float32Array.from(dBias))];
 });
 
 register('LayerNormGrad', (inputs, node) => {
