@@ -5,6 +5,7 @@ import { inspectCommand } from './inspect';
 import { sampleCommand } from './sample';
 import { gradCommand } from './grad';
 import { trainCommand } from './train';
+import { compileCommand } from './compile';
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -19,4 +20,4 @@ export interface Command {
   run(argv: string[], io: CommandIO): number | Promise<number>;
 }
 
-export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand];
+export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand];

@@ -1,0 +1,171 @@
+// Tiny Training Engine's GraphReorder: within backward, a layer's weight-gradient chain runs as soon as
+// its inputs exist, ahead of the input-gradient chain, where that frees memory earlier. Then the same for
+// any other backward chain that ends only in parameter gradients (below the last trainable weight of a
+// sparse update, the input-gradient chain that only the biases still need). Each move is tried on its own and kept only when
+// the step's live-byte peak does not grow and the bytes x steps held (the area under the timeline) shrink:
+// hoisting a weight gradient frees the activation it read for the last time sooner, but its result then
+// waits longer for the update, so the move pays only where the activation is the larger of the two.
+
+import type { Node } from '../ir/graph';
+import { producers, type Pass, type StepProgram } from './program';
+
+/**
+ * Backward nodes on the weight side of their layer: each result is a parameter gradient or is read only
+ * by optimizer updates and other weight-side nodes of the same forward operator (or of a forward operator
+ * that computes from parameters alone, like the Transpose of a weight). An input gradient feeds the next
+ * layer's backward, so it is not weight-side even though parameter gradients are computed from it later.
+ */
+export function weightSideNodes(p: StepProgram): Set<Node> {
+  const grads = new Set(p.tg.grads.values());
+  const g = p.tg.graph;
+  const readers = new Map<string, Node[]>();
+  for (const n of p.order) for (const i of n.inputs) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
+  const phase = (n: Node) => p.tg.ann.phase.get(n.id);
+  // Forward nodes computing from parameters and constants alone.
+  const paramOnly = new Set<string>();
+  const paramValue = new Set<string>(g.initializers.keys());
+  for (const n of g.nodes) {
+    if (phase(n) !== 'forward') continue;
+    if (n.inputs.every((i) => !i || paramValue.has(i))) {
+      paramOnly.add(n.id);
+      for (const o of n.outputs) if (o) paramValue.add(o);
+    }
+  }
+  const fwd = (n: Node) => p.tg.ann.forwardOf.get(n.id);
+  const side = new Set<Node>();
+  for (let k = p.order.length - 1; k >= 0; k--) {
+    const n = p.order[k];
+    if (phase(n) !== 'backward') continue;
+    let used = false;
+    const ok = n.outputs.every((o) => {
+      if (!o) return true;
+      const rs = readers.get(o) ?? [];
+      if (grads.has(o) || rs.length) used = true;
+      return rs.every((r) => {
+        if (phase(r) === 'optimizer') return true;
+        if (!side.has(r)) return false;
+        const f = fwd(r);
+        return f === undefined || f === fwd(n) || paramOnly.has(f);
+      });
+    });
+    if (ok && used) side.add(n);
+  }
+  return side;
+}
+
+/**
+ * Live-byte peak and bytes x steps of the values a step makes (persistent ones cost the same in any
+ * order), over nodes numbered once so each trial order is a pass over typed arrays.
+ */
+export class LiveCost {
+  private readonly ins: Int32Array[];
+  private readonly outs: Int32Array[];
+  private readonly bytes: Float64Array;
+  private readonly keep: Uint8Array;
+  private readonly first: Int32Array;
+  private readonly last: Int32Array;
+
+  constructor(nodes: readonly Node[], bytesOf: (v: string) => number, keep: ReadonlySet<string>) {
+    const made = new Map<string, number>();
+    for (const n of nodes) for (const o of n.outputs) if (o && !made.has(o)) made.set(o, made.size);
+    this.bytes = new Float64Array(made.size);
+    this.keep = new Uint8Array(made.size);
+    for (const [v, k] of made) { this.bytes[k] = bytesOf(v); this.keep[k] = keep.has(v) ? 1 : 0; }
+    const ids = (vs: string[]) => Int32Array.from(vs.filter((v) => made.has(v)).map((v) => made.get(v)!));
+    this.ins = nodes.map((n) => ids(n.inputs));
+    this.outs = nodes.map((n) => ids(n.outputs));
+    this.first = new Int32Array(made.size);
+    this.last = new Int32Array(made.size);
+  }
+
+  /** `order`: node indices (into the constructor's list) in run order. */
+  of(order: ArrayLike<number>): { peak: number; area: number } {
+    const { first, last, bytes, keep } = this;
+    first.fill(-1);
+    const n = order.length;
+    for (let i = 0; i < n; i++) {
+      const k = order[i];
+      for (const o of this.outs[k]) if (first[o] < 0) { first[o] = i; last[o] = i; }
+      for (const x of this.ins[k]) if (first[x] >= 0) last[x] = i;
+    }
+    const diff = new Float64Array(n + 1);
+    let area = 0;
+    for (let v = 0; v < bytes.length; v++) {
+      if (first[v] < 0) continue;
+      const l = keep[v] ? n - 1 : last[v];
+      diff[first[v]] += bytes[v];
+      diff[l + 1] -= bytes[v];
+      area += bytes[v] * (l - first[v] + 1);
+    }
+    let run = 0, peak = 0;
+    for (let i = 0; i < n; i++) { run += diff[i]; if (run > peak) peak = run; }
+    return { peak, area };
+  }
+}
+
+/**
+ * Backward nodes whose results end only in parameter gradients and updates, through any chain: in a
+ * sparse update the input-gradient chain below the last trainable weight is such a chain too, and moving
+ * it up frees its inputs just as early. A superset of weightSideNodes.
+ */
+export function paramGradOnlyNodes(p: StepProgram): Set<Node> {
+  const grads = new Set(p.tg.grads.values());
+  const readers = new Map<string, Node[]>();
+  for (const n of p.order) for (const i of n.inputs) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
+  const phase = (n: Node) => p.tg.ann.phase.get(n.id);
+  const only = new Set<Node>();
+  for (let k = p.order.length - 1; k >= 0; k--) {
+    const n = p.order[k];
+    if (phase(n) !== 'backward') continue;
+    let used = false;
+    const ok = n.outputs.every((o) => {
+      if (!o) return true;
+      const rs = readers.get(o) ?? [];
+      if (grads.has(o) || rs.length) used = true;
+      return rs.every((r) => phase(r) === 'optimizer' || only.has(r));
+    });
+    if (ok && used) only.add(n);
+  }
+  return only;
+}
+
+export const reorderWeightGradFirst: Pass = {
+  name: 'reorder-weight-grad-first',
+  summary: "runs a layer's weight gradient before its input gradient where that frees memory earlier",
+  run(p: StepProgram): StepProgram {
+    // Weight-side nodes first (TTE's GraphReorder), then the other chains that end in parameter gradients.
+    const narrow = weightSideNodes(p);
+    const broad = paramGradOnlyNodes(p);
+    const live = new LiveCost(p.order, p.sizer.bytesOf, new Set(p.tg.graph.outputs));
+    const index = new Map(p.order.map((n, i) => [n, i]));
+    const prod = producers(p.order);
+    let order = Int32Array.from(p.order.map((_, i) => i));
+    let cost = live.of(order);
+    const moved: Node[] = [];
+    const candidates = p.order.filter((n) => broad.has(n) || narrow.has(n));
+    for (const w of candidates) {
+      const wi = index.get(w)!;
+      const at = order.indexOf(wi);
+      let anchor = -1;
+      for (const i of w.inputs) {
+        const d = i ? prod.get(i) : undefined;
+        if (d) anchor = Math.max(anchor, order.indexOf(index.get(d)!));
+      }
+      if (anchor + 1 >= at) continue;
+      const trial = order.slice();
+      trial.copyWithin(anchor + 2, anchor + 1, at);
+      trial[anchor + 1] = wi;
+      const c = live.of(trial);
+      if (c.peak < cost.peak || (c.peak === cost.peak && c.area < cost.area)) {
+        order = trial;
+        cost = c;
+        moved.push(w);
+      }
+    }
+    if (!moved.length) return p;
+    const newOrder = Array.from(order, (i) => p.order[i]);
+    const movedBy = new Map(p.movedBy);
+    for (const n of moved) movedBy.set(n.id, 'reorder-weight-grad-first');
+    return { ...p, order: newOrder, movedBy };
+  },
+};
