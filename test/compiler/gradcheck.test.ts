@@ -16,17 +16,8 @@ import { differentiate } from '../../src/compiler/train/autodiff';
 import { inferShapes } from '../../src/compiler/ir/inferShapes';
 import { isStatic } from '../../src/compiler/ir/shape';
 import { convGradWeight } from '../../src/compiler/runtime/grad/conv';
+import { seededRandom as rng } from '../../src/compiler/util/random';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let rand = rng(1234);
 
 const size = (dims: number[]): number => dims.reduce((p, d) => p * d, 1);

@@ -22,6 +22,7 @@ import { loadModel } from '../../src/compiler/loadModel';
 import { sizeOf } from '../../src/compiler/ir/tensor';
 import { buildLlama } from '../../src/compiler/samples/llama';
 import type { Model } from '../../src/compiler/ir/graph';
+import { seededRandom as rng } from '../../src/compiler/util/random';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures');
@@ -38,16 +39,6 @@ interface CaseResult {
   stack?: string;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fixtureModels(): string[] {
   return fs.readdirSync(fixtures).sort().flatMap((d) => {

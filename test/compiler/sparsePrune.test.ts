@@ -19,6 +19,7 @@ import { readBatch } from '../../src/compiler/train/data';
 import { TrainingSession } from '../../src/compiler/train/session';
 import { execute } from '../../src/compiler/runtime/execute';
 import { isStatic } from '../../src/compiler/ir/shape';
+import { seededRandom as rng } from '../../src/compiler/util/random';
 
 type SparseTraining = ReturnType<typeof applyScheme>;
 
@@ -28,16 +29,6 @@ const SCHEMES = 20;
 /** How many of the random schemes per model also run in the reference runtime (type check). */
 const RUN: Record<string, number> = { mlp: 20, tiny_llama: 20, cnn_small: 4, mobilenetv2_035: 2 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomScheme(loaded: LoadedModel, rand: () => number): Scheme {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];

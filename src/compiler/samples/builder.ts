@@ -7,6 +7,8 @@ import type { DType } from '../ir/dtype';
 import type { Dim } from '../ir/shape';
 import { tensor, type Tensor, type TensorArray } from '../ir/tensor';
 import { tensorToInitializer } from '../onnx/encode';
+import { seededRandom } from '../util/random';
+export { seededRandom };
 
 export type Attrs = Record<string, number | number[] | string | Tensor | { float: number }>;
 
@@ -140,14 +142,3 @@ export function toHalfBits(v: number): number {
   return sign | (half + (rem > 0x1000 || (rem === 0x1000 && (half & 1)) ? 1 : 0));
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same weights on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -9,6 +9,7 @@ import { loadInitializer } from '../../onnx/tensorData';
 import { registerKernel } from '../kernel';
 import { isBig, ints, make, need, scalar, type AnyArray } from './util';
 import { castTensor } from './cast';
+import { seededRandom } from '../../util/random';
 
 // A Constant node's value is decoded once, then shared by every run (kernels never mutate inputs).
 const constants = new WeakMap<Node, Tensor>();
@@ -78,16 +79,6 @@ registerKernel('Identity', (inputs) => [need(inputs, 0, 'input')]);
 
 // Dropout is the identity unless training with ratio > 0 (training_mode input since opset 12; before,
 // only Dropout-6's is_test=0 trains). The mask is all true when nothing is dropped.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 registerKernel('Dropout', (inputs, node, ctx) => {
   const x = need(inputs, 0, 'data');
@@ -107,7 +98,7 @@ registerKernel('Dropout', (inputs, node, ctx) => {
     (mask.data as Uint8Array).fill(1);
     return [x, mask];
   }
-  const rand = mulberry32(attr(node, 'seed', 'int') ?? 0);
+  const rand = seededRandom(attr(node, 'seed', 'int') ?? 0);
   const out = make(x.dtype, x.dims.slice());
   const mask = make(maskType, x.dims.slice());
   const xd = x.data as Float32Array, od = out.data as Float32Array, md = mask.data as Uint8Array;
