@@ -6,6 +6,7 @@ import { sampleCommand } from './sample';
 import { gradCommand } from './grad';
 import { trainCommand } from './train';
 import { compileCommand } from './compile';
+import { fitCommand } from './fit';
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -20,4 +21,4 @@ export interface Command {
   run(argv: string[], io: CommandIO): number | Promise<number>;
 }
 
-export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand];
+export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand, fitCommand];
