@@ -3,14 +3,27 @@
 import * as vscode from 'vscode';
 import { GRAPH_VIEW_TYPE, GraphEditorProvider } from './views/graphEditor';
 import { LayersTreeProvider } from './views/layersTree';
-import { registerCommands } from './views/commands';
+import { registerCommands, registerSchemeCommands } from './views/commands';
+import { SchemeController } from './views/schemeController';
+import { trainingStatusBar } from './views/statusBar';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('PockEngine');
   const editors = new GraphEditorProvider(context.extensionUri, log);
   const layers = new LayersTreeProvider(editors);
-  const layersView = vscode.window.createTreeView('pockengine.layers', { treeDataProvider: layers, showCollapseAll: true });
+  // Checking a parent must not check its children behind the scheme's back: the scheme decides.
+  const layersView = vscode.window.createTreeView('pockengine.layers', { treeDataProvider: layers, showCollapseAll: true, canSelectMany: true, manageCheckboxStateManually: true });
+  const schemes = new SchemeController(editors, log);
+  editors.layerAction = (model, layer, update) => void schemes.applyLayerUpdate(model, layer, update);
   context.subscriptions.push(
+    schemes,
+    layersView.onDidChangeCheckboxState(async (e) => {
+      const model = editors.activeGraph?.document.uri;
+      if (!model) return;
+      for (const [item, state] of e.items) await schemes.applyLayerUpdate(model, item.id, state === vscode.TreeItemCheckboxState.Checked ? 'full' : 'frozen');
+    }),
+    ...registerSchemeCommands(editors, schemes),
+    ...trainingStatusBar(editors),
     log,
     layersView,
     vscode.window.registerCustomEditorProvider(GRAPH_VIEW_TYPE, editors, {

@@ -9,6 +9,9 @@
 // in their own messages, never by changing the view model's shapes.
 
 import type { GroupDetails, ModelSummary, NodeDetails, SearchMatch, VisibleGraph } from './compiler/view/types';
+import type { GraphCounts, LinkedItem, PrunedOverlay, TrainingGraphId } from './compiler/view/trainingView';
+
+export type { GraphCounts, LinkedItem, PrunedOverlay, TrainingGraphId } from './compiler/view/trainingView';
 
 export type { GroupDetails, ModelSummary, NodeDetails, SearchMatch, TensorInfo, ViewEdge, ViewItem, VisibleGraph } from './compiler/view/types';
 
@@ -19,10 +22,14 @@ export const enum MessageType {
   GetView = 'getView',
   GetDetails = 'getDetails',
   Search = 'search',
+  /** Where a layer is drawn in a graph (the box and the groups to open), e.g. to reveal it in another tab. */
+  Locate = 'locate',
   /** Notification: the user selected an item (for the Layers tree and, later, linked views). */
   Selected = 'selected',
   /** Notification: something went wrong in the webview (logged by the host). */
   WebviewError = 'webviewError',
+  /** Notification: set a layer's update in the scheme (the graph view's layer actions; the Layers tree does the same). */
+  SetLayerUpdate = 'setLayerUpdate',
 
   // host -> webview
   Init = 'init',
@@ -31,11 +38,15 @@ export const enum MessageType {
   Reveal = 'reveal',
   /** Notification: a command from the host's UI (view title buttons) for the graph. */
   Command = 'command',
+  /** Notification: the scheme changed and the step was recompiled: new counts and pruned overlays (no reload). */
+  TrainingUpdate = 'trainingUpdate',
+  /** Notification: the items linked to the selection (forward node <-> its backward nodes), per tab. */
+  Linked = 'linked',
   /** The answer to a request; its envelope's `inReplyTo` names the request. */
   Reply = 'reply',
 }
 
-/** Which graph a request is about. Only 'model' exists now; the training graphs arrive with autodiff. */
+/** Which graph a request is about: the imported model, or a tab of the training step. */
 export type GraphId = 'model' | 'forward' | 'backward' | 'optimizer' | 'step';
 
 /** Tabs of the graph editor. Graph tabs share the graph renderer; the others get their own view module. */
@@ -52,13 +63,19 @@ export interface TabInfo {
 // ---- webview -> host ----
 
 export interface ReadyMessage { type: MessageType.Ready }
-export interface GetViewRequest { type: MessageType.GetView; graph: GraphId; expanded: string[] }
+/** `hidePruned`: leave out pruned items (and groups with nothing else in them). */
+export interface GetViewRequest { type: MessageType.GetView; graph: GraphId; expanded: string[]; hidePruned?: boolean }
 export interface GetDetailsRequest { type: MessageType.GetDetails; graph: GraphId; id: string }
 export interface SearchRequest { type: MessageType.Search; graph: GraphId; query: string; limit?: number }
+export interface LocateRequest { type: MessageType.Locate; graph: GraphId; layer: string }
 export interface SelectedMessage { type: MessageType.Selected; graph: GraphId; id: string | null; layer: string | null }
 export interface WebviewErrorMessage { type: MessageType.WebviewError; message: string }
 
-export type FromWebviewMessage = ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | SelectedMessage | WebviewErrorMessage;
+/** How a layer trains: the scheme format's `update`. */
+export type LayerUpdateSpec = 'full' | 'bias' | 'frozen' | { channels: number };
+export interface SetLayerUpdateMessage { type: MessageType.SetLayerUpdate; layer: string; update: LayerUpdateSpec }
+
+export type FromWebviewMessage = ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | SelectedMessage | WebviewErrorMessage | SetLayerUpdateMessage;
 
 // ---- host -> webview ----
 
@@ -68,12 +85,42 @@ export interface InitMessage {
   tabs: TabInfo[];
   /** The collapsed view, sent with Init so the first paint needs no round trip. */
   view: VisibleGraph;
+  /** The training step's counts and overlays, when the step compiled. */
+  training?: TrainingInfo;
 }
+
+/** What the training tabs show beside the graphs; sent with Init and after every recompile. */
+export interface TrainingInfo {
+  /** Increases with every recompile. */
+  version: number;
+  /** Where the scheme comes from ("model.pockengine.json", or "full (default)"). */
+  schemeSource: string;
+  /** The scheme file does not parse: the last valid scheme stays in effect. */
+  schemeError: string | null;
+  counts: Record<TrainingGraphId, GraphCounts>;
+  /** Pruned leaf item ids (`n:<node>`, the same in every tab, so sent once); their reasons come with the details. */
+  prunedItems: string[];
+  /** Per tab: group item id -> fraction of its operators pruned. */
+  prunedGroups: Record<TrainingGraphId, Record<string, number>>;
+  /** Tabs whose set of nodes changed: the webview asks for their view again (keeping zoom and selection). */
+  changed: TrainingGraphId[];
+  trainableParams: number;
+  totalParams: number;
+  /** Host time of the recompile (applyScheme + overlays), ms. */
+  compileMs: number;
+}
+export interface TrainingUpdateMessage extends TrainingInfo { type: MessageType.TrainingUpdate }
+export interface LinkedMessage { type: MessageType.Linked; source: GraphId; items: Partial<Record<GraphId, LinkedItem[]>> }
 export interface LoadErrorMessage { type: MessageType.LoadError; fileName: string; message: string }
-export interface RevealMessage { type: MessageType.Reveal; graph: GraphId; id: string; path: string[] }
+/** `layer`: the layer shown, so a tab of another graph can locate it in its own graph. */
+export interface RevealMessage { type: MessageType.Reveal; graph: GraphId; id: string; path: string[]; layer?: string }
 export interface CommandMessage { type: MessageType.Command; command: 'fit' | 'expandAll' | 'collapseAll' | 'focusSearch' }
 
-export type DetailsReply = { node: NodeDetails } | { group: GroupDetails } | null;
+/** For a training tab's node: its phase and, when pruned, why. */
+export interface NodeTrainingInfo { phase: string; pruned: string | null; forwardOf: string | null; backwardNodes: number }
+/** For a layer: its update under the current scheme and how many of its parameters train. */
+export interface LayerSchemeInfo { layer: string; update: string; trainableParams: number; params: number }
+export type DetailsReply = { node: NodeDetails; training?: NodeTrainingInfo } | { group: GroupDetails; scheme?: LayerSchemeInfo } | null;
 export interface SearchReply { matches: SearchMatch[]; total: number }
 
 /** Reply bodies by request type: the single source of what each request returns. */
@@ -81,8 +128,9 @@ export interface ReplyTypes {
   [MessageType.GetView]: VisibleGraph;
   [MessageType.GetDetails]: DetailsReply;
   [MessageType.Search]: SearchReply;
+  [MessageType.Locate]: { id: string; path: string[] } | null;
 }
-export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest;
+export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest;
 export type RequestType = keyof ReplyTypes;
 export type ReplyOf<T extends RequestType> = ReplyTypes[T];
 
@@ -94,7 +142,7 @@ export interface ReplyMessage<T extends RequestType = RequestType> {
   error?: string;
 }
 
-export type ToWebviewMessage = InitMessage | LoadErrorMessage | RevealMessage | CommandMessage | ReplyMessage;
+export type ToWebviewMessage = InitMessage | LoadErrorMessage | RevealMessage | CommandMessage | ReplyMessage | TrainingUpdateMessage | LinkedMessage;
 
 export interface Envelope<B> {
   messageId: number;
@@ -108,15 +156,19 @@ export function isEnvelope(x: unknown): x is Envelope<{ type: string }> {
   return typeof e.messageId === 'number' && typeof e.body === 'object' && e.body !== null && typeof (e.body as { type?: unknown }).type === 'string';
 }
 
-/** The tabs of the graph editor for a model, with the later ones shown disabled so the strip's shape is stable. */
-export function defaultTabs(): TabInfo[] {
+/**
+ * The tabs of the graph editor for a model, with the later ones shown disabled so the strip's shape is
+ * stable. `trainingError`: why the training tabs are off (the step did not compile); undefined: they are on.
+ */
+export function defaultTabs(trainingError: string | null = null): TabInfo[] {
   const later = (id: TabId, title: string, reason: string): TabInfo => ({ id, title, enabled: false, reason });
+  const training = (id: TabId, title: string): TabInfo => (trainingError === null ? { id, title, enabled: true } : later(id, title, trainingError));
   return [
     { id: 'model', title: 'Model', enabled: true },
-    later('forward', 'Forward', 'Training graphs come with compile-time autodiff'),
-    later('backward', 'Backward', 'Training graphs come with compile-time autodiff'),
-    later('optimizer', 'Optimizer', 'Training graphs come with compile-time autodiff'),
-    later('step', 'Whole step', 'Training graphs come with compile-time autodiff'),
+    training('forward', 'Forward'),
+    training('backward', 'Backward'),
+    training('optimizer', 'Optimizer'),
+    training('step', 'Whole step'),
     later('schedule', 'Schedule', 'Comes with the training-step plan'),
     later('memory', 'Memory', 'Comes with the training-step plan'),
     later('backends', 'Backends', 'Comes with the training-step plan'),

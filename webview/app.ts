@@ -2,7 +2,7 @@
 // Memory, Backends as they arrive) over one content area. A tab is a TabView made by a factory registered
 // in TAB_FACTORIES, so a later view is one new module plus one line here.
 
-import { MessageType, type TabId } from '../src/protocol';
+import { MessageType, type GraphId, type LinkedItem, type TabId, type TrainingInfo } from '../src/protocol';
 import type { Host } from './host';
 import { clear, h } from './ui/dom';
 import { registerToolkit, tabStrip } from './ui/toolkit';
@@ -11,6 +11,10 @@ import type { TabView } from './tabView';
 
 const TAB_FACTORIES: Partial<Record<TabId, (host: Host) => TabView>> = {
   model: (host) => new GraphView(host, 'model'),
+  forward: (host) => new GraphView(host, 'forward'),
+  backward: (host) => new GraphView(host, 'backward'),
+  optimizer: (host) => new GraphView(host, 'optimizer'),
+  step: (host) => new GraphView(host, 'step'),
 };
 
 export function startApp(host: Host, root: HTMLElement): void {
@@ -18,8 +22,21 @@ export function startApp(host: Host, root: HTMLElement): void {
   let active: TabView | null = null;
   const views = new Map<TabId, TabView>();
   const content = h('div', { class: 'tab-content' });
+  // The latest recompile and selection links, kept for tabs opened later (select in Forward, open Backward).
+  let training: TrainingInfo | null = null;
+  let linked: Partial<Record<GraphId, LinkedItem[]>> = {};
+
+  host.on(MessageType.TrainingUpdate, (info) => {
+    training = info;
+    for (const v of views.values()) void v.applyTraining?.(info);
+  });
+  host.on(MessageType.Linked, (msg) => {
+    linked = msg.items;
+    for (const [id, v] of views) v.setLinked?.(msg.items[id as GraphId] ?? []);
+  });
 
   host.on(MessageType.Init, (init) => {
+    training = init.training ?? null;
     clear(root);
     const strip = tabStrip(
       init.tabs.map((t) => ({ id: t.id, title: t.title, enabled: t.enabled, tooltip: t.reason })),
@@ -39,7 +56,12 @@ export function startApp(host: Host, root: HTMLElement): void {
       for (const other of views.values()) other.el.classList.toggle('hidden', other !== v);
       if (fresh) content.append(v.el);
       active = v;
-      if (fresh) await v.start(init);
+      root.dataset.activeTab = id;
+      if (fresh) await v.start(init, training, linked[id as GraphId] ?? []);
+      else {
+        v.shown?.();
+        v.setLinked?.(linked[id as GraphId] ?? []);
+      }
     };
     void activate('model');
   });
@@ -52,7 +74,16 @@ export function startApp(host: Host, root: HTMLElement): void {
       h('pre', { attrs: { id: 'load-error-message' } }, err.message)));
   });
 
-  host.on(MessageType.Reveal, (msg) => void active?.reveal?.(msg.id, msg.path));
+  host.on(MessageType.Reveal, (msg) => void (async () => {
+    const tab = root.dataset.activeTab as GraphId | undefined;
+    // The Layers tree names a layer of the model; a training tab shows it under its own ids.
+    if (tab && tab !== msg.graph && msg.layer !== undefined && ['forward', 'backward', 'optimizer', 'step'].includes(tab)) {
+      const where = await host.request({ type: MessageType.Locate, graph: tab, layer: msg.layer }).catch(() => null);
+      if (where) await active?.reveal?.(where.id, where.path);
+      return;
+    }
+    await active?.reveal?.(msg.id, msg.path);
+  })());
   host.on(MessageType.Command, (msg) => {
     if (msg.command === 'fit') active?.fit?.();
     else if (msg.command === 'focusSearch') active?.focusSearch?.();

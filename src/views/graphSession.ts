@@ -2,13 +2,17 @@
 // loads the model (errors become a LoadError message, never a crash), sends the collapsed view with Init,
 // and answers the webview's typed requests from the compiler's view model.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel, type LoadedModel } from '../compiler/loadModel';
-import { createGraphViewModel, type GraphViewModel } from '../compiler/view';
+import { createGraphViewModel, type GraphViewModel, type VisibleGraph } from '../compiler/view';
+import { linkedItems, type PrunedOverlay, type TrainingGraphId } from '../compiler/view/trainingView';
 import {
-  MessageType, defaultTabs, isEnvelope, type Envelope, type FromWebviewMessage, type ReplyMessage, type RequestMessage,
-  type ToWebviewMessage,
+  MessageType, defaultTabs, isEnvelope, type Envelope, type FromWebviewMessage, type GraphId, type LayerUpdateSpec,
+  type ReplyMessage, type RequestMessage, type ToWebviewMessage,
 } from '../protocol';
+import { TrainingState } from './trainingState';
+import { schemePathFor } from './schemeDocument';
 
 export type ModelSource = { loaded: LoadedModel } | { error: string };
 
@@ -21,22 +25,59 @@ export function loadForView(file: string): ModelSource {
   }
 }
 
+/**
+ * The training step of a model, with its scheme file's text read from disk (VS Code's host passes the open
+ * document's text instead). A step that does not compile becomes an error the training tabs show.
+ */
+export function openTraining(loaded: LoadedModel, modelPath: string, schemeText?: string | null): TrainingState | { error: string } {
+  const schemeFile = schemePathFor(modelPath);
+  let text = schemeText;
+  if (text === undefined) text = fs.existsSync(schemeFile) ? fs.readFileSync(schemeFile, 'utf8') : null;
+  try {
+    return new TrainingState(loaded, text === null ? 'full (default: no scheme file)' : path.basename(schemeFile), text);
+  } catch (e) {
+    return { error: `the training step of ${path.basename(modelPath)} does not compile: ${(e as Error).message}` };
+  }
+}
+
+/** Leaves out pruned items, groups with nothing else in them, what they contain, and their edges. */
+export function hidePruned(view: VisibleGraph, overlay: PrunedOverlay): VisibleGraph {
+  const gone = new Set<string>();
+  const pruned = new Set(overlay.items);
+  const items = view.items.filter((it) => {
+    const drop = (it.parent !== null && gone.has(it.parent)) || pruned.has(it.id) || overlay.groups[it.id] === 1;
+    if (drop) gone.add(it.id);
+    return !drop;
+  });
+  return { items, edges: view.edges.filter((e) => !gone.has(e.source) && !gone.has(e.target)), expanded: view.expanded.filter((e) => !gone.has(e)) };
+}
+
+const isTrainingGraph = (g: GraphId): g is TrainingGraphId => g === 'forward' || g === 'backward' || g === 'optimizer' || g === 'step';
+
 export interface SessionEvents {
   /** The user selected an item in the webview (layer '' is the model root). */
   onSelected?(id: string | null, layer: string | null): void;
   onWebviewError?(message: string): void;
+  /** The webview asks to set a layer's update (the host edits the scheme document, which recompiles). */
+  onSetLayerUpdate?(layer: string, update: LayerUpdateSpec): void;
 }
 
 export class GraphSession {
   private nextId = 1;
   readonly viewModel: GraphViewModel | null;
   private readonly error: string | null;
+  /** The training step (shared by the model's panels), or why there is none. */
+  readonly training: TrainingState | null = null;
+  private readonly trainingError: string | null = null;
+  private readonly unsubscribe: () => void = () => undefined;
 
+  /** `training`: the model's shared training state; omitted, the session opens its own from disk. */
   constructor(
     private readonly fileName: string,
     source: ModelSource,
     private readonly post: (msg: Envelope<ToWebviewMessage>) => void,
     private readonly events: SessionEvents = {},
+    training?: TrainingState | { error: string },
   ) {
     if ('loaded' in source) {
       let vm: GraphViewModel | null = null;
@@ -48,10 +89,19 @@ export class GraphSession {
       }
       this.viewModel = vm;
       this.error = err;
+      const t = training ?? openTraining(source.loaded, fileName);
+      if (t instanceof TrainingState) {
+        this.training = t;
+        this.unsubscribe = t.onDidChange((info) => this.send({ type: MessageType.TrainingUpdate, ...info }));
+      } else this.trainingError = t.error;
     } else {
       this.viewModel = null;
       this.error = source.error;
     }
+  }
+
+  dispose(): void {
+    this.unsubscribe();
   }
 
   /** Sends a host-initiated message (Reveal, Command). */
@@ -67,15 +117,25 @@ export class GraphSession {
     switch (msg.type) {
       case MessageType.Ready:
         if (!this.viewModel) this.send({ type: MessageType.LoadError, fileName: path.basename(this.fileName), message: this.error ?? 'unknown error' });
-        else this.send({ type: MessageType.Init, summary: this.viewModel.summary(), tabs: defaultTabs(), view: this.viewModel.visible([]) });
+        else {
+          this.send({
+            type: MessageType.Init, summary: this.viewModel.summary(), tabs: defaultTabs(this.training ? null : this.trainingError ?? 'no training step'),
+            view: this.viewModel.visible([]), ...(this.training?.isCompiled ? { training: this.training.info() } : {}),
+          });
+        }
         return;
       case MessageType.GetView:
       case MessageType.GetDetails:
       case MessageType.Search:
+      case MessageType.Locate:
         this.reply(env.messageId, msg);
         return;
       case MessageType.Selected:
         this.events.onSelected?.(msg.id, msg.layer);
+        this.sendLinked(msg.graph, msg.id);
+        return;
+      case MessageType.SetLayerUpdate:
+        if (typeof msg.layer === 'string') this.events.onSetLayerUpdate?.(msg.layer, msg.update);
         return;
       case MessageType.WebviewError:
         this.events.onWebviewError?.(String(msg.message));
@@ -93,14 +153,47 @@ export class GraphSession {
     this.post({ messageId: this.nextId++, inReplyTo, body });
   }
 
+  /** The view model answering for a graph. */
+  private modelFor(graph: GraphId): GraphViewModel {
+    if (!this.viewModel) throw new Error(this.error ?? 'the model did not load');
+    if (graph === 'model') return this.viewModel;
+    if (!isTrainingGraph(graph)) throw new Error(`unknown graph "${String(graph)}"`);
+    if (!this.training) throw new Error(this.trainingError ?? 'the training step is not available');
+    return this.training.views.models[graph];
+  }
+
   private answer(req: RequestMessage): ReplyMessage['result'] {
-    const vm = this.viewModel;
-    if (!vm) throw new Error(this.error ?? 'the model did not load');
-    if (req.graph !== 'model') throw new Error(`the ${req.graph} graph is not available yet`);
+    const vm = this.modelFor(req.graph);
+    const t = this.training;
     switch (req.type) {
-      case MessageType.GetView: return vm.visible(Array.isArray(req.expanded) ? req.expanded.map(String) : []);
-      case MessageType.GetDetails: return vm.details(String(req.id));
+      case MessageType.GetView: {
+        const view = vm.visible(Array.isArray(req.expanded) ? req.expanded.map(String) : []);
+        return req.hidePruned && t && isTrainingGraph(req.graph) ? hidePruned(view, t.views.pruned[req.graph]) : view;
+      }
+      case MessageType.GetDetails: {
+        const d = vm.details(String(req.id));
+        if (!d || !t) return d;
+        if ('group' in d) return { ...d, scheme: t.layerInfo(d.group.layer) };
+        if (!isTrainingGraph(req.graph) || d.node.kind !== 'op') return d;
+        const nodeId = String(req.id).slice(2);
+        const fwd = t.st.full.ann.forwardOf.get(nodeId) ?? null;
+        return {
+          ...d,
+          training: {
+            phase: t.views.phaseOf(nodeId) ?? 'forward', pruned: t.views.prunedReason(nodeId), forwardOf: fwd,
+            backwardNodes: (t.st.full.ann.backwardOf.get(nodeId) ?? []).length,
+          },
+        };
+      }
       case MessageType.Search: return vm.search(String(req.query), typeof req.limit === 'number' ? req.limit : undefined);
+      case MessageType.Locate: return vm.locateLayer(String(req.layer));
     }
+  }
+
+  /** Tells the webview what the selection links to in every tab (forward node <-> its backward nodes). */
+  private sendLinked(graph: GraphId, id: string | null): void {
+    if (!this.training) return;
+    const items = id ? linkedItems(this.training.views, this.training.st, this.viewModel?.index ?? null, id) : {};
+    this.send({ type: MessageType.Linked, source: graph, items });
   }
 }

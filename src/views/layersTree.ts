@@ -1,6 +1,7 @@
 // The Layers view: the layer hierarchy of the model in the active graph editor, with operator and
 // parameter counts. Clicking a layer reveals it in the graph; selecting a layer in the graph reveals it
-// here. (Per-layer checkboxes for freezing arrive with the sparse-update issue.)
+// here. Each layer has a checkbox (checked: something in it trains under the scheme) and a context menu
+// with the layer updates; both edit the scheme document (see schemeController.ts).
 
 import * as vscode from 'vscode';
 import type { LayerTree } from '../compiler/ir/layers';
@@ -21,6 +22,10 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerItem> {
     editors.onDidChangeActive(() => {
       this.items.clear();
       this.changed.fire(undefined);
+    });
+    // A recompile changes checkboxes and descriptions of many layers: refresh the tree.
+    editors.onDidChangeTraining((doc) => {
+      if (editors.activeGraph?.document === doc) this.changed.fire(undefined);
     });
   }
 
@@ -64,6 +69,15 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerItem> {
       let params = 0;
       for (const p of paramsUnder(tree, element.id)) params += src.loaded.model.graph.initializers.get(p)?.dims.reduce((a, d) => a * d, 1) ?? 0;
       item.description = `${ops} op${ops === 1 ? '' : 's'}${params ? ` · ${compact(params)} params` : ''}`;
+      const training = active.document.training;
+      if (training?.isCompiled && params) {
+        const info = training.layerInfo(element.id);
+        item.checkboxState = {
+          state: training.layerTrains(element.id) ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
+          tooltip: 'Checked: the layer trains. Unchecking freezes it.',
+        };
+        item.description += ` · ${info.update}`;
+      }
     }
     item.id = `layer:${element.id}`;
     item.tooltip = element.id;

@@ -24,21 +24,43 @@ test('the session answers Ready with Init, requests with typed replies, and igno
   const vm = createGraphViewModel(loadModel(mobilenet));
   assert.deepEqual(init.view, vm.visible([]));
   assert.equal(init.tabs.find((t) => t.id === 'model')?.enabled, true);
-  assert.ok(init.tabs.filter((t) => t.id !== 'model').every((t) => !t.enabled && t.reason));
+  // Training tabs are on (their step compiles on first use); the plan's tabs are still off.
+  for (const id of ['forward', 'backward', 'optimizer', 'step']) assert.equal(init.tabs.find((t) => t.id === id)?.enabled, true, id);
+  assert.ok(init.tabs.filter((t) => ['schedule', 'memory', 'backends'].includes(t.id)).every((t) => !t.enabled && t.reason));
+  assert.equal(init.training, undefined, 'not compiled before a training tab asks');
 
   s.receive({ messageId: 7, body: { type: MessageType.GetView, graph: 'model', expanded: ['g:features'] } });
   assert.equal(sent[1].inReplyTo, 7);
   assert.deepEqual(sent[1].body, { type: MessageType.Reply, ok: true, result: vm.visible(['g:features']) });
 
+  // The first training request compiles the step: its counts arrive (TrainingUpdate), then the reply.
   s.receive({ messageId: 8, body: { type: MessageType.GetView, graph: 'backward', expanded: [] } });
-  const err = sent[2].body;
+  const upd = sent[2].body;
+  assert.equal(upd.type, MessageType.TrainingUpdate);
+  assert.equal(sent[3].inReplyTo, 8);
+  const reply = sent[3].body;
+  assert.ok(reply.type === MessageType.Reply && reply.ok);
+  assert.deepEqual(reply.result, s.training!.views.models.backward.visible([]));
+
+  s.receive({ messageId: 10, body: { type: MessageType.GetView, graph: 'nonsense' as 'model', expanded: [] } });
+  const err = sent[4].body;
   assert.equal(err.type === MessageType.Reply && err.ok, false);
-  assert.match(err.type === MessageType.Reply ? err.error ?? '' : '', /backward graph is not available/);
+  assert.match(err.type === MessageType.Reply ? err.error ?? '' : '', /unknown graph "nonsense"/);
 
   for (const junk of [null, 42, 'x', {}, { messageId: 'a', body: {} }, { messageId: 3, body: { type: 'nope' } }]) s.receive(junk);
-  assert.equal(sent.length, 3);
+  assert.equal(sent.length, 5);
   s.receive({ messageId: 9, body: { type: MessageType.Selected, graph: 'model', id: 'g:features', layer: 'features' } });
   assert.deepEqual(selected, ['features']);
+  // Selecting sends the linked items of every tab (here: the features layer's boxes).
+  const linked = sent[5].body;
+  assert.ok(linked.type === MessageType.Linked && linked.items.backward?.some((i) => i.id === 'g:features'));
+
+  // Locate: where the Layers tree's layer is drawn in a training tab (to reveal it there).
+  s.receive({ messageId: 11, body: { type: MessageType.Locate, graph: 'backward', layer: 'features.3' } });
+  const loc = sent[6].body;
+  assert.ok(loc.type === MessageType.Reply && loc.ok);
+  assert.deepEqual(loc.result, s.training!.views.models.backward.locateLayer('features.3'));
+  assert.ok((loc.result as { path: string[] }).path.includes('g:features'));
 });
 
 test('a model that fails to load becomes a LoadError message', () => {

@@ -6,12 +6,16 @@
 // For tests from outside (browser test, code-server e2e): #graph carries data-state ("loading", "layout",
 // "ready", "error") and data-node-count / data-edge-count after each render.
 
-import { MessageType, type GraphId, type InitMessage, type ModelSummary, type SearchMatch, type VisibleGraph } from '../../src/protocol';
+import {
+  MessageType, type GraphId, type InitMessage, type LinkedItem, type ModelSummary, type SearchMatch, type TrainingGraphId,
+  type TrainingInfo, type VisibleGraph,
+} from '../../src/protocol';
 import type { Host } from '../host';
 import type { TabView } from '../tabView';
 import { h } from '../ui/dom';
 import { button, dropdown, progressRing, setDisabled, textField, type Dropdown } from '../ui/toolkit';
 import { DetailsPanel } from './details';
+import { formatCount } from '../ui/dom';
 import { LayoutCancelled, LayoutEngine } from './layout';
 import { GraphRenderer } from './renderer';
 import { onThemeChange, readPalette } from './theme';
@@ -19,7 +23,10 @@ import { onThemeChange, readPalette } from './theme';
 interface SavedState {
   expanded: string[];
   selected: string | null;
+  hidePruned?: boolean;
 }
+
+const GRAPH_TITLES: Record<GraphId, string> = { model: 'Model', forward: 'Forward', backward: 'Backward', optimizer: 'Optimizer', step: 'Whole step' };
 
 /** Show the progress bar only for layouts that take longer than this (no flicker on cached expansions). */
 const PROGRESS_DELAY_MS = 120;
@@ -43,32 +50,52 @@ export class GraphView implements TabView {
   private cancelled = false;
   private matches: SearchMatch[] = [];
   private summary: ModelSummary | null = null;
+  private training: TrainingInfo | null = null;
+  private linked: LinkedItem[] = [];
+  private hidePrunedOn = false;
+  private readonly countsEl: HTMLElement;
+  private readonly hideBtn: HTMLElement | null = null;
 
   constructor(private readonly host: Host, private readonly graph: GraphId) {
-    this.graphEl = h('div', { class: 'graph-canvas', attrs: { id: 'graph', 'data-state': 'loading', 'data-node-count': '0', role: 'img', 'aria-label': 'Model graph' } });
-    const detailsEl = h('aside', { class: 'details', attrs: { id: 'details', 'aria-live': 'polite' } });
-    this.details = new DetailsPanel(detailsEl, { expand: (id) => this.expand(id), collapse: (id) => this.collapse(id), isOpen: (id) => this.expanded.includes(id) });
+    // The Model tab keeps the plain ids (#graph, #details, ...); training tabs suffix theirs (#graph-backward).
+    const id = (base: string): string => (graph === 'model' ? base : `${base}-${graph}`);
+    this.graphEl = h('div', { class: 'graph-canvas', attrs: { id: id('graph'), 'data-graph': graph, 'data-state': 'loading', 'data-node-count': '0', role: 'img', 'aria-label': `${GRAPH_TITLES[graph]} graph` } });
+    const detailsEl = h('aside', { class: 'details', attrs: { id: id('details'), 'aria-live': 'polite' } });
+    this.details = new DetailsPanel(detailsEl, {
+      expand: (i) => this.expand(i), collapse: (i) => this.collapse(i), isOpen: (i) => this.expanded.includes(i),
+      setLayerUpdate: (layer, update) => this.host.notify({ type: MessageType.SetLayerUpdate, layer, update }),
+    });
+    this.countsEl = h('span', { class: 'graph-counts', attrs: { id: id('graph-counts') } });
+    // The forward graph is never pruned: only the tabs that can be offer to hide pruned nodes.
+    if (graph !== 'model' && graph !== 'forward') {
+      this.hideBtn = button('Hide pruned', {
+        title: 'Hide the backward and optimizer nodes the scheme prunes (greyed when shown)', id: id('btn-hide-pruned'),
+        onClick: () => void this.setHidePruned(!this.hidePrunedOn),
+      });
+    }
 
-    const search = textField({ placeholder: 'Search name or op type', id: 'search', onEnter: (q) => void this.search(q) });
-    this.results = dropdown({ id: 'search-results', title: 'Search results', onChange: (id) => this.revealMatch(id) });
+    const search = textField({ placeholder: 'Search name or op type', id: id('search'), onEnter: (q) => void this.search(q) });
+    this.results = dropdown({ id: id('search-results'), title: 'Search results', onChange: (i) => this.revealMatch(i) });
     this.results.el.classList.add('hidden');
-    this.searchStatus = h('span', { class: 'muted search-status', attrs: { id: 'search-status' } });
-    this.openBtn = button('Open', { title: 'Open the selected layer (or double-click it)', id: 'btn-open', onClick: () => this.selected && this.expand(this.selected) });
-    this.closeBtn = button('Close', { title: 'Close the selected layer, or the layer around the selected operator', id: 'btn-close', onClick: () => this.closeSelected() });
+    this.searchStatus = h('span', { class: 'muted search-status', attrs: { id: id('search-status') } });
+    this.openBtn = button('Open', { title: 'Open the selected layer (or double-click it)', id: id('btn-open'), onClick: () => this.selected && this.expand(this.selected) });
+    this.closeBtn = button('Close', { title: 'Close the selected layer, or the layer around the selected operator', id: id('btn-close'), onClick: () => this.closeSelected() });
     this.progressText = h('span', { class: 'muted' });
-    this.progressEl = h('span', { class: 'progress hidden', attrs: { id: 'progress' } },
-      progressRing(), this.progressText, button('Cancel', { title: 'Stop laying out; keep the previous view', id: 'btn-cancel', onClick: () => (this.cancelled = true) }));
+    this.progressEl = h('span', { class: 'progress hidden', attrs: { id: id('progress') } },
+      progressRing(), this.progressText, button('Cancel', { title: 'Stop laying out; keep the previous view', id: id('btn-cancel'), onClick: () => (this.cancelled = true) }));
 
     const toolbar = h('div', { class: 'toolbar', attrs: { role: 'toolbar' } },
-      button('Fit', { title: 'Fit the graph to the window', id: 'btn-fit', onClick: () => this.renderer.fit() }),
-      button('+', { title: 'Zoom in', appearance: 'icon', id: 'btn-zoom-in', onClick: () => this.renderer.zoomBy(1.25) }),
-      button('−', { title: 'Zoom out', appearance: 'icon', id: 'btn-zoom-out', onClick: () => this.renderer.zoomBy(0.8) }),
+      button('Fit', { title: 'Fit the graph to the window', id: id('btn-fit'), onClick: () => this.renderer.fit() }),
+      button('+', { title: 'Zoom in', appearance: 'icon', id: id('btn-zoom-in'), onClick: () => this.renderer.zoomBy(1.25) }),
+      button('−', { title: 'Zoom out', appearance: 'icon', id: id('btn-zoom-out'), onClick: () => this.renderer.zoomBy(0.8) }),
       h('span', { class: 'sep' }),
       this.openBtn, this.closeBtn,
-      button('Close all', { title: 'Back to the top-level layers', id: 'btn-collapse-all', onClick: () => void this.setExpanded([]) }),
+      button('Close all', { title: 'Back to the top-level layers', id: id('btn-collapse-all'), onClick: () => void this.setExpanded([]) }),
       h('span', { class: 'sep' }),
       search, this.results.el, this.searchStatus,
+      ...(this.hideBtn ? [h('span', { class: 'sep' }), this.hideBtn] : []),
       h('span', { class: 'grow' }),
+      this.countsEl,
       this.progressEl,
     );
     this.el = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, this.graphEl, detailsEl));
@@ -90,18 +117,105 @@ export class GraphView implements TabView {
   }
 
   /** First paint from the Init message: the collapsed view needs no round trip. */
-  async start(init: InitMessage): Promise<void> {
+  async start(init: InitMessage, training?: TrainingInfo | null, linked?: LinkedItem[]): Promise<void> {
     const { summary, view: initial } = init;
     this.summary = summary;
+    this.training = training ?? init.training ?? null;
+    this.linked = linked ?? [];
+    this.showCounts();
     this.renderer.cy.resize(); // now that the canvas is in the document
-    this.details.showSummary(summary);
-    const saved = this.host.getState<SavedState>();
-    if (saved?.expanded?.length) {
-      await this.setExpanded(saved.expanded, { fit: true });
-      if (saved.selected) await this.select(saved.selected);
+    this.details.showSummary(summary, this.graph === 'model' ? null : this.training);
+    const saved = this.savedState();
+    this.hidePrunedOn = !!saved?.hidePruned;
+    this.hideBtn?.setAttribute('appearance', this.hidePrunedOn ? 'primary' : 'secondary');
+    if (saved?.expanded?.length || this.graph !== 'model' || this.hidePrunedOn) {
+      // Training tabs ask for their own collapsed view (Init carries the Model tab's).
+      await this.setExpanded(saved?.expanded ?? [], { fit: true });
+      if (saved?.selected) await this.select(saved.selected, false);
     } else {
       await this.show(initial, { fit: true });
     }
+  }
+
+  /** Per-tab state inside the webview's one saved state (the Model tab keeps the top-level fields). */
+  private savedState(): SavedState | undefined {
+    const all = this.host.getState<SavedState & { tabs?: Record<string, SavedState> }>();
+    return this.graph === 'model' ? all : all?.tabs?.[this.graph];
+  }
+
+  private saveState(): void {
+    const mine: SavedState = { expanded: this.expanded, selected: this.selected, hidePruned: this.hidePrunedOn };
+    const all = this.host.getState<SavedState & { tabs?: Record<string, SavedState> }>() ?? { expanded: [], selected: null };
+    if (this.graph === 'model') this.host.setState({ ...all, ...mine });
+    else this.host.setState({ ...all, tabs: { ...all.tabs, [this.graph]: mine } });
+  }
+
+  /** The scheme changed and the step was recompiled: restyle (or, if this tab's nodes changed, refetch) in place. */
+  async applyTraining(info: TrainingInfo): Promise<void> {
+    const t0 = performance.now();
+    this.training = info;
+    this.showCounts();
+    const g = this.graph as TrainingGraphId;
+    if (this.graph !== 'model' && this.view) {
+      // Hidden pruned nodes change with the scheme too, so that view is asked for again.
+      if (info.changed.includes(g) || this.hidePrunedOn) await this.setExpanded(this.expanded);
+      else this.applyOverlays();
+      this.graphEl.dataset.trainingVersion = String(info.version);
+      this.graphEl.dataset.trainingUpdateMs = String(Math.round(performance.now() - t0));
+    }
+    if (this.selected) void this.refreshDetails();
+    else if (this.summary && this.graph !== 'model') this.details.showSummary(this.summary, info);
+  }
+
+  /** Items linked to the selection in some tab (the host computes them for every tab). */
+  setLinked(items: LinkedItem[]): void {
+    this.linked = items;
+    this.applyOverlays();
+  }
+
+  private async setHidePruned(on: boolean): Promise<void> {
+    this.hidePrunedOn = on;
+    this.hideBtn?.setAttribute('appearance', on ? 'primary' : 'secondary');
+    this.graphEl.dataset.hidePruned = String(on);
+    // The drawing changes a lot either way: show all of it again.
+    await this.setExpanded(this.expanded, { fit: true });
+    if (this.selected && !this.view?.items.some((i) => i.id === this.selected)) await this.select(null);
+    this.saveState();
+  }
+
+  private showCounts(): void {
+    const t = this.training;
+    if (!t || this.graph === 'model') {
+      this.countsEl.textContent = this.summary ? `${formatCount(this.summary.nodeCount)} nodes` : '';
+      return;
+    }
+    const c = t.counts[this.graph as TrainingGraphId];
+    const parts = [`${formatCount(c.nodes)} nodes`];
+    if (c.pruned) parts.push(`${formatCount(c.pruned)} pruned`);
+    parts.push(formatFlops(c.flops));
+    this.countsEl.textContent = parts.join(' · ');
+    this.countsEl.title = `${GRAPH_TITLES[this.graph]} graph of the compiled step under ${t.schemeSource}${t.schemeError ? ` (scheme error: ${t.schemeError})` : ''}`;
+    this.countsEl.dataset.nodes = String(c.nodes);
+    this.countsEl.dataset.pruned = String(c.pruned);
+    this.countsEl.classList.toggle('error-text', !!t.schemeError);
+  }
+
+  /** Pruned greying and linked highlights on what is drawn now. */
+  private applyOverlays(): void {
+    if (!this.view) return;
+    if (this.training && this.graph !== 'model') {
+      this.renderer.setPruned(new Set(this.training.prunedItems), this.training.prunedGroups[this.graph as TrainingGraphId]);
+    }
+    const visible = new Set(this.view.items.map((i) => i.id));
+    const ids = new Set<string>();
+    for (const m of this.linked) {
+      if (visible.has(m.id)) ids.add(m.id);
+      else {
+        const shown = [...m.path].reverse().find((p) => visible.has(p) && !this.expanded.includes(p));
+        if (shown) ids.add(shown);
+      }
+    }
+    this.renderer.setLinked([...ids].filter((i) => i !== this.selected));
   }
 
   expand(id: string): void {
@@ -130,7 +244,7 @@ export class GraphView implements TabView {
     this.setState('layout');
     let view: VisibleGraph;
     try {
-      view = await this.host.request({ type: MessageType.GetView, graph: this.graph, expanded });
+      view = await this.host.request({ type: MessageType.GetView, graph: this.graph, expanded, ...(this.hidePrunedOn ? { hidePruned: true } : {}) });
     } catch (e) {
       this.fail(e);
       return false;
@@ -160,7 +274,8 @@ export class GraphView implements TabView {
       this.graphEl.dataset.laidOutGroups = String(result.laidOut);
       this.view = view;
       this.expanded = view.expanded;
-      this.host.setState<SavedState>({ expanded: this.expanded, selected: this.selected });
+      this.saveState();
+      this.applyOverlays();
       if (opts.fit) this.renderer.reveal(undefined, false);
       else if (opts.focus) this.renderer.reveal(opts.focus);
       if (this.selected) {
@@ -188,15 +303,16 @@ export class GraphView implements TabView {
     if (this.view) await this.show(this.view, {});
   }
 
-  async select(id: string | null): Promise<void> {
+  /** `announce` false: restoring saved state, so the other tabs' links are not recomputed. */
+  async select(id: string | null, announce = true): Promise<void> {
     this.selected = id;
     this.renderer.select(id);
     this.updateButtons();
-    this.host.setState<SavedState>({ expanded: this.expanded, selected: id });
+    this.saveState();
     const layer = id?.startsWith('g:') ? id.slice(2).split('#')[0] : null;
-    this.host.notify({ type: MessageType.Selected, graph: this.graph, id, layer });
+    if (announce) this.host.notify({ type: MessageType.Selected, graph: this.graph, id, layer });
     if (!id) {
-      if (this.summary) this.details.showSummary(this.summary);
+      if (this.summary) this.details.showSummary(this.summary, this.graph === 'model' ? null : this.training);
       return;
     }
     await this.refreshDetails();
@@ -278,10 +394,23 @@ export class GraphView implements TabView {
     this.graphEl.dataset.state = s;
   }
 
+  /** The tab is shown again (tab switch): canvas size may have changed while hidden. */
+  shown(): void {
+    this.renderer.cy.resize();
+  }
+
   private fail(e: unknown): void {
     this.setState('error');
     const message = e instanceof Error ? e.message : String(e);
     this.details.showError(message);
     this.host.notify({ type: MessageType.WebviewError, message });
   }
+}
+
+function formatFlops(f: number): string {
+  if (f >= 1e12) return `${(f / 1e12).toFixed(2)} TFLOP`;
+  if (f >= 1e9) return `${(f / 1e9).toFixed(2)} GFLOP`;
+  if (f >= 1e6) return `${(f / 1e6).toFixed(1)} MFLOP`;
+  if (f >= 1e3) return `${(f / 1e3).toFixed(1)} kFLOP`;
+  return `${f} FLOP`;
 }

@@ -128,6 +128,34 @@ export class GraphRenderer {
     for (const id of ids) this.cy.getElementById(id).addClass('match');
   }
 
+  /** Marks the items linked to the selection in another tab (a forward node's backward nodes). */
+  setLinked(ids: string[]): void {
+    this.cy.batch(() => {
+      this.cy.$('.linked').removeClass('linked');
+      for (const id of ids) this.cy.getElementById(id).addClass('linked');
+    });
+    this.container.dataset.linkedCount = String(ids.length);
+  }
+
+  /**
+   * Greys pruned items: `items` pruned leaves, `groups` the fraction of a group's operators pruned (a group
+   * entirely pruned is greyed, a partly pruned one gets a dashed border). Restyles in place: no layout.
+   */
+  setPruned(items: Set<string>, groups: Record<string, number>): void {
+    let n = 0;
+    this.cy.batch(() => {
+      this.cy.$('.pruned, .partly-pruned').removeClass('pruned partly-pruned');
+      this.cy.nodes().forEach((node) => {
+        const id = node.id();
+        if (items.has(id) || groups[id] === 1) {
+          node.addClass('pruned');
+          n++;
+        } else if (groups[id] !== undefined) node.addClass('partly-pruned');
+      });
+    });
+    this.container.dataset.prunedCount = String(n);
+  }
+
   fit(ids?: string[], animate = true): void {
     const eles = ids?.length ? this.byIds(ids) : this.cy.elements();
     if (eles.empty()) return;
@@ -189,6 +217,9 @@ export class GraphRenderer {
       },
       { selector: 'node.unknown', style: { 'border-color': p.error, 'border-style': 'dashed', 'border-width': 2 } },
       { selector: 'node.group.open.unknown', style: { 'border-color': p.error, 'border-width': 1 } },
+      { selector: 'node.pruned', style: { 'background-color': p.muted, 'background-opacity': 0.08, 'border-color': p.muted, 'border-style': 'dotted', color: p.muted, opacity: 0.55 } },
+      { selector: 'node.group.partly-pruned', style: { 'border-style': 'dashed' } },
+      { selector: 'node.linked', style: { 'underlay-color': p.linked, 'underlay-padding': 5, 'underlay-opacity': 0.55, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
       { selector: 'node:selected', style: { 'border-color': p.focus, 'border-width': 3, 'border-style': 'solid' } },
       { selector: 'node.match', style: { 'underlay-color': p.focus, 'underlay-padding': 6, 'underlay-opacity': 0.45, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
       {

@@ -13,6 +13,8 @@ export interface Palette {
   error: string;
   edge: string;
   ioFill: string;
+  /** Underlay of items linked to the selection in another tab. */
+  linked: string;
   categories: Record<OpCategory, string>;
   font: string;
 }
@@ -49,6 +51,7 @@ export function readPalette(): Palette {
     error: v('--vscode-editorError-foreground', '#f14c4c'),
     edge: v('--vscode-editorLineNumber-foreground', '#858585'),
     ioFill: v('--vscode-charts-green', '#89d185'),
+    linked: v('--vscode-charts-orange', '#d18616'),
     categories: {
       conv: v('--vscode-charts-blue', '#3794ff'),
       matmul: v('--vscode-charts-purple', '#b180d7'),

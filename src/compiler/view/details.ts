@@ -128,7 +128,8 @@ function tensorInfo(index: GraphIndex, name: string): TensorInfo {
     const t = constVal.value;
     return { name, dtype: t.dtype, shape: shapeToString(t.dims), role: 'constant', bytes: bytesOf(t.dtype, t.dims), ...preview(t) };
   }
-  const role: TensorInfo['role'] = graph.inputs.includes(name) ? 'input' : index.producer.has(name) ? (constNode ? 'constant' : 'activation') : 'missing';
+  const role: TensorInfo['role'] = graph.inputs.includes(name) ? 'input'
+    : index.producer.has(name) ? (constNode ? 'constant' : 'activation') : index.producedElsewhere.has(name) ? 'activation' : 'missing';
   return { name, dtype: type?.dtype ?? '?', shape: shapeToString(type?.shape ?? null), role, bytes: type ? bytesOf(type.dtype, type.shape) : null };
 }
 

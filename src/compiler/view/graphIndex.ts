@@ -61,6 +61,8 @@ export interface GraphIndex {
   nodes: Map<string, Node>;
   /** Value name -> producing node. */
   producer: Map<string, Node>;
+  /** Values produced by nodes this index does not draw (see IndexOptions.producedElsewhere). */
+  producedElsewhere: Set<string>;
   /** "dtype[shape]" by value name, for edge labels. */
   valueLabel: (value: string) => string;
 }
@@ -69,6 +71,10 @@ export interface IndexOptions {
   /** Fold `Constant` nodes into their consumers instead of drawing them (default true): they are clutter. */
   hideConstants?: boolean;
   maxGroupItems?: number;
+  /** Values produced outside the drawn nodes (a training tab's inputs from other phases): activations, not missing. */
+  producedElsewhere?: Set<string>;
+  /** Whether the compiler knows an operator (default: it has a shape rule); training tabs add their gradient ops. */
+  isKnown?: (n: Node) => boolean;
 }
 
 export const nodeItemId = (nodeId: string): string => `n:${nodeId}`;
@@ -118,7 +124,7 @@ export function buildGraphIndex(model: Model, layers: LayerTree, opts: IndexOpti
     for (const nid of l.nodes) {
       const n = nodeById.get(nid)!;
       if (hidden(n)) continue;
-      const unk = !isKnownOp(n.opType, n.domain);
+      const unk = opts.isKnown ? !opts.isKnown(n) : !isKnownOp(n.opType, n.domain);
       const id = nodeItemId(nid);
       leaves.set(id, { id, kind: 'op', label: n.opType, sublabel: shortName(n), parent: gid, ref: nid, opType: n.opType, unknown: unk });
       entries.push([id, order.get(nid)!]);
@@ -211,7 +217,10 @@ export function buildGraphIndex(model: Model, layers: LayerTree, opts: IndexOpti
     else if (inputs.has(v)) edges.push({ source: `in:${v}`, target: `out:${v}`, value: v });
   }
 
-  return { model, layers, groups, leaves, top, edges, constants, nodes: nodeById, producer, valueLabel: (v) => valueLabelOf(graph, v) };
+  return {
+    model, layers, groups, leaves, top, edges, constants, nodes: nodeById, producer, producedElsewhere: opts.producedElsewhere ?? new Set(),
+    valueLabel: (v) => valueLabelOf(graph, v),
+  };
 }
 
 /** "features.3" for a numbered module (a bare "3" says little), else the last segment ("conv"). */

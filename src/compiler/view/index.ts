@@ -2,6 +2,7 @@
 // model (the index), then each question is a cheap cut of it.
 
 import type { LoadedModel } from '../loadModel';
+import type { Model } from '../ir/graph';
 import { ancestorsOf, buildGraphIndex, groupItemId, nodeItemId, type GraphIndex, type IndexOptions } from './graphIndex';
 import { nodesUnder } from '../ir/layers';
 import { visibleGraph } from './visibleGraph';
@@ -23,10 +24,14 @@ export interface GraphViewModel {
 }
 
 export function createGraphViewModel(loaded: LoadedModel, opts?: IndexOptions): GraphViewModel {
-  const index = buildGraphIndex(loaded.model, loaded.layers, opts);
+  return createGraphViewModelFromIndex(loaded.model, buildGraphIndex(loaded.model, loaded.layers, opts));
+}
+
+/** The view model over an index already built (the training tabs build theirs from the step's nodes). */
+export function createGraphViewModelFromIndex(model: Model, index: GraphIndex): GraphViewModel {
   return {
     index,
-    summary: () => modelSummary(loaded.model, index),
+    summary: () => modelSummary(model, index),
     visible: (expanded = []) => visibleGraph(index, expanded),
     details: (id) => {
       const g = groupDetails(index, id);
