@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ensurePrerequisites } from './tools/prereqs.mjs';
 import { ensureCodeServer, freePort, installExtension, openInWindow, repoRoot, startCodeServer, workbenchUrl } from './tools/codeServer.mjs';
 
 const sampleDir = path.join(repoRoot, 'samples', 'demo');
@@ -44,10 +45,8 @@ function withDefaultSettings(file) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(repoRoot, 'node_modules', '.package-lock.json'))) {
-    step('installing dependencies (npm ci)');
-    run('npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
-  }
+  step('prerequisites (Debian packages, node_modules)');
+  ensurePrerequisites('start', (m) => console.log(`  ${m}`));
 
   step('code-server (cached tool install)');
   await ensureCodeServer({ log: (m) => console.log(`  ${m}`) });

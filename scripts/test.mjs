@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ensurePrerequisites } from './tools/prereqs.mjs';
 
 const args = process.argv.slice(2);
 const roots = args.length ? args : ['test'];
@@ -17,6 +18,13 @@ const walk = (p) => {
 for (const r of roots) walk(r);
 if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
+  process.exit(1);
+}
+// A fresh machine: Debian packages the suites drive (chromium, cross compilers, qemu, sshd) and node_modules.
+try {
+  ensurePrerequisites('test');
+} catch (e) {
+  console.error(e.message);
   process.exit(1);
 }
 const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
