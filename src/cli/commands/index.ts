@@ -7,6 +7,7 @@ import { gradCommand } from './grad';
 import { trainCommand } from './train';
 import { compileCommand } from './compile';
 import { fitCommand } from './fit';
+import { exportCommand } from './export';
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -21,4 +22,4 @@ export interface Command {
   run(argv: string[], io: CommandIO): number | Promise<number>;
 }
 
-export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand, fitCommand];
+export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand, fitCommand, exportCommand];
