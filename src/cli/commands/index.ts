@@ -6,8 +6,10 @@ import { sampleCommand } from './sample';
 import { gradCommand } from './grad';
 import { trainCommand } from './train';
 import { compileCommand } from './compile';
-import { fitCommand } from './fit';
 import { exportCommand } from './export';
+import { fitCommand } from './fit';
+import { deployCommand } from './deploy';
+import { targetsCommand } from './targets';
 
 export interface CommandIO {
   stdout: (text: string) => void;
@@ -22,4 +24,4 @@ export interface Command {
   run(argv: string[], io: CommandIO): number | Promise<number>;
 }
 
-export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand, fitCommand, exportCommand];
+export const commands: Command[] = [inspectCommand, sampleCommand, gradCommand, trainCommand, compileCommand, deployCommand, targetsCommand, fitCommand, exportCommand];
