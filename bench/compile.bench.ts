@@ -11,6 +11,7 @@ import { compile, type CompileOptions, type CompileResult } from '../src/compile
 import { presetScheme } from '../src/compiler/sparse/presets';
 import { encodeModel } from '../src/compiler/onnx/encode';
 import { buildLlama } from '../src/compiler/samples/llama';
+import { torchPython } from './torchPython';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
@@ -58,7 +59,7 @@ console.log(`  ${l1.r.schedule.length} steps, ${lm.tensors.length} tensors; peak
 fs.rmSync(tmp, { recursive: true, force: true });
 
 // PyTorch's measured peak for the same model, scheme and batch.
-const probe = spawnSync('python3', ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' });
+const probe = spawnSync(torchPython() ?? 'python3', ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' });
 if (probe.status !== 0) {
   console.log('PyTorch baseline unavailable: python3 cannot import torch and torchvision (apt install python3-torch python3-torchvision)');
 } else {
@@ -86,7 +87,7 @@ for e in sorted(prof.events(), key=lambda e: e.time_range.start):
 params = sum(p.numel() * 4 for p in m.parameters())
 print(json.dumps({"peak_extra": peak, "params": params, "input": x.numel() * 4 + 16}))
 `;
-  const r = spawnSync('python3', ['-c', py], { encoding: 'utf8', timeout: 300000 });
+  const r = spawnSync(torchPython() ?? 'python3', ['-c', py], { encoding: 'utf8', timeout: 300000 });
   if (r.status !== 0) console.log(`PyTorch baseline failed: ${r.stderr.trim().split('\n').pop()}`);
   else {
     const t = JSON.parse(r.stdout.trim().split('\n').pop()!);

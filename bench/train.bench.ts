@@ -11,6 +11,7 @@ import { TrainingSession } from '../src/compiler/train/session';
 import { readBatch } from '../src/compiler/train/data';
 import { encodeModel } from '../src/compiler/onnx/encode';
 import { buildLlama } from '../src/compiler/samples/llama';
+import { torchPython } from './torchPython';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
@@ -44,7 +45,7 @@ const steps = Array.from({ length: 3 }, () => {
   return performance.now() - t0;
 });
 const ours = median(steps);
-const torch = spawnSync('python3', ['-c', `
+const torch = spawnSync(torchPython() ?? 'python3', ['-c', `
 import time, torch, torchvision
 torch.set_num_threads(2)
 m = torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=10, dropout=0.0).train()
