@@ -6,6 +6,12 @@ import { LayersTreeProvider } from './views/layersTree';
 import { registerCommands, registerSchemeCommands } from './views/commands';
 import { SchemeController } from './views/schemeController';
 import { trainingStatusBar } from './views/statusBar';
+import { registerDevicePicker } from './views/devicePicker';
+// Export, targets, deploy and fit (issues 6-8).
+import { registerExportCommand } from './views/exportCommand';
+import { registerTargets } from './views/targetsTree';
+import { registerDeployCommand } from './views/deployCommand';
+import { registerFitCommand } from './views/fitCommand';
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('PockEngine');
@@ -24,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     ...registerSchemeCommands(editors, schemes),
     ...trainingStatusBar(editors),
+    ...registerDevicePicker(context, editors),
     log,
     layersView,
     vscode.window.registerCustomEditorProvider(GRAPH_VIEW_TYPE, editors, {
@@ -35,6 +42,14 @@ export function activate(context: vscode.ExtensionContext): void {
       if (layer && layersView.visible) void layersView.reveal(layers.item(layer), { select: true, focus: false, expand: false }).then(undefined, () => undefined);
     }),
     ...registerCommands(editors, log),
+  );
+  // Export, targets, deploy and fit (issues 6-8).
+  const targets = registerTargets(log);
+  context.subscriptions.push(
+    ...targets.disposables,
+    ...registerExportCommand(editors, log),
+    ...registerDeployCommand(context.extensionUri, editors, log, targets.provider),
+    ...registerFitCommand(context.extensionUri, editors, schemes, log, () => layers.refresh()),
   );
 }
 

@@ -14,6 +14,8 @@ import type { GraphCounts, LinkedItem, PrunedOverlay, TrainingGraphId } from './
 export type { GraphCounts, LinkedItem, PrunedOverlay, TrainingGraphId } from './compiler/view/trainingView';
 
 export type { GroupDetails, ModelSummary, NodeDetails, SearchMatch, TensorInfo, ViewEdge, ViewItem, VisibleGraph } from './compiler/view/types';
+import type { PlanData } from './compiler/view/planView';
+export type { PlanData, PlanStepRow, PlanTensorRow, PlanUnit } from './compiler/view/planView';
 
 export const enum MessageType {
   // webview -> host
@@ -30,6 +32,12 @@ export const enum MessageType {
   WebviewError = 'webviewError',
   /** Notification: set a layer's update in the scheme (the graph view's layer actions; the Layers tree does the same). */
   SetLayerUpdate = 'setLayerUpdate',
+  /** Request: the plan of the step (schedule, memory, backends) for the selected device; compiles on first ask. */
+  GetPlan = 'getPlan',
+  /** Notification: choose the device profile the plan views follow (the status bar's picker does the same). */
+  SetDevice = 'setDevice',
+  /** Notification: put an operator or a layer on a unit ('' clears the override); the plan recompiles. */
+  SetBackendOverride = 'setBackendOverride',
 
   // host -> webview
   Init = 'init',
@@ -42,6 +50,8 @@ export const enum MessageType {
   TrainingUpdate = 'trainingUpdate',
   /** Notification: the items linked to the selection (forward node <-> its backward nodes), per tab. */
   Linked = 'linked',
+  /** Notification: the plan was recompiled (scheme, device or overrides changed), for views that asked for it. */
+  PlanUpdate = 'planUpdate',
   /** The answer to a request; its envelope's `inReplyTo` names the request. */
   Reply = 'reply',
 }
@@ -75,7 +85,11 @@ export interface WebviewErrorMessage { type: MessageType.WebviewError; message: 
 export type LayerUpdateSpec = 'full' | 'bias' | 'frozen' | { channels: number };
 export interface SetLayerUpdateMessage { type: MessageType.SetLayerUpdate; layer: string; update: LayerUpdateSpec }
 
-export type FromWebviewMessage = ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | SelectedMessage | WebviewErrorMessage | SetLayerUpdateMessage;
+export interface GetPlanRequest { type: MessageType.GetPlan }
+export interface SetDeviceMessage { type: MessageType.SetDevice; device: string }
+export interface SetBackendOverrideMessage { type: MessageType.SetBackendOverride; kind: 'op' | 'layer'; target: string; unit: string }
+
+export type FromWebviewMessage = GetPlanRequest | SetDeviceMessage | SetBackendOverrideMessage | ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | SelectedMessage | WebviewErrorMessage | SetLayerUpdateMessage | ExportRequestedMessage;
 
 // ---- host -> webview ----
 
@@ -110,7 +124,8 @@ export interface TrainingInfo {
   compileMs: number;
 }
 export interface TrainingUpdateMessage extends TrainingInfo { type: MessageType.TrainingUpdate }
-export interface LinkedMessage { type: MessageType.Linked; source: GraphId; items: Partial<Record<GraphId, LinkedItem[]>> }
+/** `selected`: the item the user selected in `source` (the plan views select its step). */
+export interface LinkedMessage { type: MessageType.Linked; source: GraphId; items: Partial<Record<GraphId, LinkedItem[]>>; selected?: string | null }
 export interface LoadErrorMessage { type: MessageType.LoadError; fileName: string; message: string }
 /** `layer`: the layer shown, so a tab of another graph can locate it in its own graph. */
 export interface RevealMessage { type: MessageType.Reveal; graph: GraphId; id: string; path: string[]; layer?: string }
@@ -129,8 +144,9 @@ export interface ReplyTypes {
   [MessageType.GetDetails]: DetailsReply;
   [MessageType.Search]: SearchReply;
   [MessageType.Locate]: { id: string; path: string[] } | null;
+  [MessageType.GetPlan]: PlanReply;
 }
-export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest;
+export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | GetPlanRequest;
 export type RequestType = keyof ReplyTypes;
 export type ReplyOf<T extends RequestType> = ReplyTypes[T];
 
@@ -142,7 +158,11 @@ export interface ReplyMessage<T extends RequestType = RequestType> {
   error?: string;
 }
 
-export type ToWebviewMessage = InitMessage | LoadErrorMessage | RevealMessage | CommandMessage | ReplyMessage | TrainingUpdateMessage | LinkedMessage;
+/** The plan, or why there is none (the step or the plan did not compile). */
+export type PlanReply = { plan: PlanData } | { error: string };
+export type PlanUpdateMessage = { type: MessageType.PlanUpdate } & PlanReply;
+
+export type ToWebviewMessage = PlanUpdateMessage | InitMessage | LoadErrorMessage | RevealMessage | CommandMessage | ReplyMessage | TrainingUpdateMessage | LinkedMessage;
 
 export interface Envelope<B> {
   messageId: number;
@@ -169,8 +189,88 @@ export function defaultTabs(trainingError: string | null = null): TabInfo[] {
     training('backward', 'Backward'),
     training('optimizer', 'Optimizer'),
     training('step', 'Whole step'),
-    later('schedule', 'Schedule', 'Comes with the training-step plan'),
-    later('memory', 'Memory', 'Comes with the training-step plan'),
-    later('backends', 'Backends', 'Comes with the training-step plan'),
+    training('schedule', 'Schedule'),
+    training('memory', 'Memory'),
+    training('backends', 'Backends'),
   ];
 }
+
+// ==== Run and Fit panels (deploy-and-run, fit-to-budget) ====================================================
+// Their own webviews (webview/run.main.ts, webview/fit.main.ts), with the same envelope as the graph view
+// but their own message types, so neither contract can break the other. Host -> webview messages are
+// notifications; the webview's requests are notifications the host acts on (no replies needed).
+
+/** The graph view's toolbar asks the host to export the model (the same as the Export for device… command). */
+export const EXPORT_REQUESTED = 'exportRequested' as const;
+export interface ExportRequestedMessage { type: typeof EXPORT_REQUESTED }
+
+export const enum RunMessageType {
+  // webview -> host
+  Ready = 'run.ready',
+  Stop = 'run.stop',
+  Pull = 'run.pull',
+  // host -> webview
+  Init = 'run.init',
+  Step = 'run.step',
+  Status = 'run.status',
+}
+
+/** One JSON line of `train`: the step, its forward loss and (when the binary times it) its milliseconds. */
+export interface RunStepPoint { step: number; loss: number; ms?: number }
+export type RunState = 'deploying' | 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
+
+export interface RunInitMessage { type: RunMessageType.Init; target: string; exportDir: string; steps: number; state: RunState; points: RunStepPoint[] }
+/** New steps since the last message, in order (the host batches them: a fast binary prints thousands a second). */
+export interface RunStepMessage { type: RunMessageType.Step; points: RunStepPoint[] }
+/** `canPull`: the run saved its parameters, so Pull parameters is offered. */
+export interface RunStatusMessage { type: RunMessageType.Status; state: RunState; message: string; canPull: boolean }
+export type RunToWebviewMessage = RunInitMessage | RunStepMessage | RunStatusMessage;
+
+export interface RunReadyMessage { type: RunMessageType.Ready }
+export interface RunStopMessage { type: RunMessageType.Stop }
+export interface RunPullMessage { type: RunMessageType.Pull }
+export type RunFromWebviewMessage = RunReadyMessage | RunStopMessage | RunPullMessage;
+
+export const enum FitMessageType {
+  // webview -> host
+  Ready = 'fit.ready',
+  Apply = 'fit.apply',
+  // host -> webview
+  Init = 'fit.init',
+  Applied = 'fit.applied',
+}
+
+/** One point of the budget-versus-contribution curve (the compiler's FitPoint, with its choices summarised). */
+export interface FitCurvePoint {
+  budgetBytes: number;
+  peakBytes: number;
+  contribution: number;
+  /** The scheme document this point writes (the stable scheme format). */
+  scheme: unknown;
+  /** Chosen layers with their option ("features.16.conv.2: channels-1/4"). */
+  choices: { unit: string; option: string; score: number }[];
+}
+
+export interface FitInitMessage {
+  type: FitMessageType.Init;
+  model: string;
+  profile: string;
+  budgetBytes: number;
+  frozenPeakBytes: number;
+  fullPeakBytes: number;
+  method: string;
+  fromCache: boolean;
+  /** Tightest budget first. */
+  points: FitCurvePoint[];
+  /** Index of the point at the requested budget (preselected). */
+  chosen: number;
+  /** The analysis per update unit: its best option and that option's score, highest first. */
+  layers: { unit: string; option: string; score: number }[];
+}
+export interface FitAppliedMessage { type: FitMessageType.Applied; ok: boolean; message: string }
+export type FitToWebviewMessage = FitInitMessage | FitAppliedMessage;
+
+export interface FitReadyMessage { type: FitMessageType.Ready }
+/** Apply the point `index`; `scheme` is the scheme the webview showed (the host writes its own copy of that point's). */
+export interface FitApplyMessage { type: FitMessageType.Apply; index: number; scheme: unknown }
+export type FitFromWebviewMessage = FitReadyMessage | FitApplyMessage;

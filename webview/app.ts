@@ -8,6 +8,9 @@ import { clear, h } from './ui/dom';
 import { registerToolkit, tabStrip } from './ui/toolkit';
 import { GraphView } from './graph/graphView';
 import type { TabView } from './tabView';
+import { ScheduleView } from './plan/scheduleView';
+import { MemoryView } from './plan/memoryView';
+import { BackendsView } from './plan/backendsView';
 
 const TAB_FACTORIES: Partial<Record<TabId, (host: Host) => TabView>> = {
   model: (host) => new GraphView(host, 'model'),
@@ -15,6 +18,9 @@ const TAB_FACTORIES: Partial<Record<TabId, (host: Host) => TabView>> = {
   backward: (host) => new GraphView(host, 'backward'),
   optimizer: (host) => new GraphView(host, 'optimizer'),
   step: (host) => new GraphView(host, 'step'),
+  schedule: (host) => new ScheduleView(host),
+  memory: (host) => new MemoryView(host),
+  backends: (host) => new BackendsView(host),
 };
 
 export function startApp(host: Host, root: HTMLElement): void {

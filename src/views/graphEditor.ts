@@ -100,6 +100,7 @@ export class GraphEditorProvider implements vscode.CustomReadonlyEditorProvider<
       onSelected: (_id, layer) => this.selected.fire({ graph: entry, layer }),
       onWebviewError: (m) => this.log.appendLine(`${path.basename(document.uri.fsPath)} (webview): ${m}`),
       onSetLayerUpdate: (layer, update) => this.layerAction(document.uri, layer, update),
+      onExport: () => void vscode.commands.executeCommand('pockengine.export', document.uri),
     }, document.training ?? { error: document.trainingError ?? 'the model did not load' });
     entry = { document, session, panel };
     const subs = [

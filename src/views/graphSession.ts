@@ -8,11 +8,14 @@ import { loadModel, type LoadedModel } from '../compiler/loadModel';
 import { createGraphViewModel, type GraphViewModel, type VisibleGraph } from '../compiler/view';
 import { linkedItems, type PrunedOverlay, type TrainingGraphId } from '../compiler/view/trainingView';
 import {
-  MessageType, defaultTabs, isEnvelope, type Envelope, type FromWebviewMessage, type GraphId, type LayerUpdateSpec,
+  MessageType, EXPORT_REQUESTED, defaultTabs, isEnvelope, type Envelope, type FromWebviewMessage, type GraphId, type LayerUpdateSpec,
   type ReplyMessage, type RequestMessage, type ToWebviewMessage,
 } from '../protocol';
 import { TrainingState } from './trainingState';
 import { schemePathFor } from './schemeDocument';
+import { planSettings, withOverride } from './planSettings';
+import { isProfileName } from '../compiler/backends/profiles';
+import type { PlanReply } from '../protocol';
 
 export type ModelSource = { loaded: LoadedModel } | { error: string };
 
@@ -60,6 +63,8 @@ export interface SessionEvents {
   onWebviewError?(message: string): void;
   /** The webview asks to set a layer's update (the host edits the scheme document, which recompiles). */
   onSetLayerUpdate?(layer: string, update: LayerUpdateSpec): void;
+  /** The toolbar's Export… button (the host runs Export for device…). */
+  onExport?(): void;
 }
 
 export class GraphSession {
@@ -70,6 +75,12 @@ export class GraphSession {
   readonly training: TrainingState | null = null;
   private readonly trainingError: string | null = null;
   private readonly unsubscribe: () => void = () => undefined;
+  private readonly unsubscribePlan: () => void = () => undefined;
+  /** The webview asked for the plan: it follows every recompile from then on. */
+  private planWanted = false;
+  private sentPlan = 0;
+  private comparisonTimer: ReturnType<typeof setTimeout> | undefined;
+  private disposed = false;
 
   /** `training`: the model's shared training state; omitted, the session opens its own from disk. */
   constructor(
@@ -92,7 +103,14 @@ export class GraphSession {
       const t = training ?? openTraining(source.loaded, fileName);
       if (t instanceof TrainingState) {
         this.training = t;
-        this.unsubscribe = t.onDidChange((info) => this.send({ type: MessageType.TrainingUpdate, ...info }));
+        this.unsubscribe = t.onDidChange((info) => {
+          this.send({ type: MessageType.TrainingUpdate, ...info });
+          // The graph tabs' update leaves first; the plan (a second compile) follows.
+          setTimeout(() => this.sendPlan(), 0);
+        });
+        this.unsubscribePlan = planSettings.onDidChange((c) => {
+          if (c.device !== undefined || c.modelPath === t.loaded.model.path) this.sendPlan();
+        });
       } else this.trainingError = t.error;
     } else {
       this.viewModel = null;
@@ -102,6 +120,39 @@ export class GraphSession {
 
   dispose(): void {
     this.unsubscribe();
+    this.unsubscribePlan();
+    this.disposed = true;
+    if (this.comparisonTimer) clearTimeout(this.comparisonTimer);
+  }
+
+  /** The plan under the current scheme, device and overrides, or why there is none. */
+  planReply(compare = false): PlanReply {
+    if (!this.training) return { error: this.trainingError ?? 'the training step is not available' };
+    try {
+      const data = this.training.plan(compare).data;
+      this.sentPlan = data.planVersion;
+      if (!compare && !this.training.planIsCurrent(true)) this.scheduleComparisons();
+      return { plan: data };
+    } catch (e) {
+      return { error: `the plan of the training step did not compile: ${(e as Error).message}` };
+    }
+  }
+
+  /** Sends the recompiled plan to a webview that has shown a plan view (the others compile it when asked). */
+  private sendPlan(compare = false): void {
+    if (!this.planWanted || !this.training || this.disposed) return;
+    // A model's panels share its plan: whichever asks first compiles it, each sends it once.
+    if (this.training.planIsCurrent(compare) && this.training.plan(compare).data.planVersion === this.sentPlan) return;
+    this.send({ type: MessageType.PlanUpdate, ...this.planReply(compare) });
+  }
+
+  /** The comparison plans (no reordering, full update) come after the first paint of the plan. */
+  private scheduleComparisons(): void {
+    if (this.comparisonTimer) return;
+    this.comparisonTimer = setTimeout(() => {
+      this.comparisonTimer = undefined;
+      this.sendPlan(true);
+    }, 1500); // once the first plan has left the host (~1 s to post a 7B-shaped plan; its comparisons take seconds)
   }
 
   /** Sends a host-initiated message (Reveal, Command). */
@@ -134,11 +185,27 @@ export class GraphSession {
         this.events.onSelected?.(msg.id, msg.layer);
         this.sendLinked(msg.graph, msg.id);
         return;
+      case MessageType.SetDevice:
+        if (typeof msg.device === 'string' && isProfileName(msg.device)) planSettings.setDevice(msg.device);
+        return;
+      case MessageType.SetBackendOverride:
+        if (this.training && (msg.kind === 'op' || msg.kind === 'layer') && typeof msg.target === 'string' && typeof msg.unit === 'string') {
+          const model = this.training.loaded.model.path;
+          planSettings.setOverrides(model, withOverride(planSettings.overrides(model), msg.kind, msg.target, msg.unit));
+        }
+        return;
+      case MessageType.GetPlan:
+        this.planWanted = true;
+        this.reply(env.messageId, msg);
+        return;
       case MessageType.SetLayerUpdate:
         if (typeof msg.layer === 'string') this.events.onSetLayerUpdate?.(msg.layer, msg.update);
         return;
       case MessageType.WebviewError:
         this.events.onWebviewError?.(String(msg.message));
+        return;
+      case EXPORT_REQUESTED:
+        this.events.onExport?.();
         return;
     }
   }
@@ -163,6 +230,7 @@ export class GraphSession {
   }
 
   private answer(req: RequestMessage): ReplyMessage['result'] {
+    if (req.type === MessageType.GetPlan) return this.planReply();
     const vm = this.modelFor(req.graph);
     const t = this.training;
     switch (req.type) {
@@ -192,8 +260,10 @@ export class GraphSession {
 
   /** Tells the webview what the selection links to in every tab (forward node <-> its backward nodes). */
   private sendLinked(graph: GraphId, id: string | null): void {
-    if (!this.training) return;
+    // A selection must not compile the training step on the extension host (seconds for a 7B-shaped
+    // model): links appear once the step is compiled, which a training tab or the editor's idle compile does.
+    if (!this.training || !this.training.isCompiled) return;
     const items = id ? linkedItems(this.training.views, this.training.st, this.viewModel?.index ?? null, id) : {};
-    this.send({ type: MessageType.Linked, source: graph, items });
+    this.send({ type: MessageType.Linked, source: graph, items, selected: id });
   }
 }

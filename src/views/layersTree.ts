@@ -8,6 +8,7 @@ import type { LayerTree } from '../compiler/ir/layers';
 import { nodesUnder, paramsUnder } from '../compiler/ir/layers';
 import { layerLabel } from '../compiler/view/graphIndex';
 import type { GraphEditorProvider } from './graphEditor';
+import { layerScoreSuffix } from './fitScores';
 
 export interface LayerItem {
   id: string;
@@ -27,6 +28,11 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerItem> {
     editors.onDidChangeTraining((doc) => {
       if (editors.activeGraph?.document === doc) this.changed.fire(undefined);
     });
+  }
+
+  /** Redraws every item (e.g. after a contribution analysis wrote its cache). */
+  refresh(): void {
+    this.changed.fire(undefined);
   }
 
   private tree(): LayerTree | null {
@@ -78,6 +84,8 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<LayerItem> {
         };
         item.description += ` · ${info.update}`;
       }
+      // The contribution analysis's score, when one is cached beside the model (Fit to budget…).
+      item.description += layerScoreSuffix(active.document.uri.fsPath, element.id);
     }
     item.id = `layer:${element.id}`;
     item.tooltip = element.id;

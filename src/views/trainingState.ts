@@ -13,6 +13,10 @@ import { buildTrainingViews, TRAINING_GRAPHS, type TrainingGraphId, type Trainin
 import type { OptimizerSpec } from '../compiler/train/optimizer';
 import type { TrainingInfo, LayerSchemeInfo } from '../protocol';
 import { DEFAULT_SCHEME, describeUpdate } from './schemeDocument';
+import { compile, type CompileResult } from '../compiler/compile';
+import { allProfiles, getProfile } from '../compiler/backends/profiles';
+import { planViewData, type PlanData } from '../compiler/view/planView';
+import { planSettings } from './planSettings';
 
 /** The learning rule the views show (the compile default; the scheme file does not carry one). */
 export const VIEW_OPTIMIZER: OptimizerSpec = { kind: 'sgd', lr: 0.01 };
@@ -147,5 +151,38 @@ export class TrainingState {
   layerInfo(layer: string): LayerSchemeInfo {
     const { trainable, total } = this.paramCounts(layer);
     return { layer, update: describeUpdate(this.layerUpdate(layer)), trainableParams: trainable, params: total };
+  }
+
+  private planCache: { key: string; data: PlanData; result: CompileResult; compared: boolean } | null = null;
+  private planCount = 0;
+
+  /**
+   * The plan of the step (schedule, memory, backends) under the current scheme, the selected device and the
+   * model's backend overrides; compiled on first use and again only when one of the three changed.
+   * `compare`: also plan the step without reordering and with a full update (the memory view's outlines),
+   * which on a 7B-shaped model takes several times the plan itself; the views ask for it after a first paint.
+   */
+  plan(compare = false): { data: PlanData; result: CompileResult; compared: boolean } {
+    const device = planSettings.device;
+    const overrides = planSettings.overrides(this.loaded.model.path);
+    const key = JSON.stringify([this.version, this.scheme, device, overrides]);
+    if (this.planCache?.key === key && (this.planCache.compared || !compare)) return this.planCache;
+    const t0 = performance.now();
+    const profile = getProfile(device);
+    const result = compile(this.loaded, { scheme: this.scheme, target: profile, optimizer: VIEW_OPTIMIZER, backendOverrides: overrides, compare: compare ? 'peaks' : 'none' });
+    const data = planViewData(result, {
+      version: this.version, planVersion: ++this.planCount,
+      devices: allProfiles().map((p) => ({ name: p.name, displayName: p.displayName })),
+      profileUnits: profile.units.map((u) => ({ id: u.id, displayName: u.displayName })),
+      overrides, compileMs: Math.round(performance.now() - t0),
+    });
+    this.planCache = { key, data, result, compared: compare };
+    return this.planCache;
+  }
+
+  /** Whether `plan(compare)` would not compile (nothing changed since the last plan). */
+  planIsCurrent(compare = false): boolean {
+    const c = this.planCache;
+    return c?.key === JSON.stringify([this.version, this.scheme, planSettings.device, planSettings.overrides(this.loaded.model.path)]) && (c.compared || !compare);
   }
 }

@@ -7,7 +7,7 @@
 // "ready", "error") and data-node-count / data-edge-count after each render.
 
 import {
-  MessageType, type GraphId, type InitMessage, type LinkedItem, type ModelSummary, type SearchMatch, type TrainingGraphId,
+  MessageType, EXPORT_REQUESTED, type GraphId, type InitMessage, type LinkedItem, type ModelSummary, type SearchMatch, type TrainingGraphId,
   type TrainingInfo, type VisibleGraph,
 } from '../../src/protocol';
 import type { Host } from '../host';
@@ -97,6 +97,8 @@ export class GraphView implements TabView {
       h('span', { class: 'grow' }),
       this.countsEl,
       this.progressEl,
+      // Export for device… (the host asks target, folder and format).
+      button('Export…', { title: 'Export the training step for a device: binary, C sources or ONNX', id: id('btn-export'), onClick: () => this.host.notify({ type: EXPORT_REQUESTED }) }),
     );
     this.el = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, this.graphEl, detailsEl));
 

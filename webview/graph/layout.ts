@@ -1,5 +1,5 @@
 // Layout of a visible graph, one group at a time, bottom-up, cached (Model Explorer's scheme): each open
-// group's members are laid out by ELK's layered algorithm as plain boxes (an open child group is a box of
+// group's members are laid out as plain boxes by a layered algorithm (fastLayout.ts, or ELK, below) (an open child group is a box of
 // its own laid-out size), then placed inside their group. Expanding a group lays out that group and
 // re-lays out its ancestors' (small) member graphs; everything else comes from the cache.
 //
@@ -13,10 +13,17 @@
 // extension, so blocking it would be worse. Decision: the webview's main thread, in chunks — one ELK call
 // per group, the compiler splits groups above 50 members (MAX_GROUP_ITEMS, about 50 ms per call), and the
 // loop yields to the event loop between groups so input, progress and Cancel stay live.
+//
+// Since then most groups skip ELK (fastLayout.ts, 1-5 ms): the first ELK call in a fresh page costs
+// 250-550 ms of GWT warm-up even for 6 nodes, which was most of the first paint, and ELK's 1.5 MB inside
+// graph.js cost ~250 ms of script compile. ELK stays for groups the built-in layout leaves with edge
+// crossings, and is loaded only when first needed (elkLoader.ts); if it cannot be loaded, such a group
+// keeps its built-in layout. Layouts take milliseconds now, so the loop yields only every YIELD_EVERY_MS.
 
-import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge } from 'elkjs/lib/elk-api';
 import type { ViewEdge, ViewItem } from '../../src/protocol';
+import { loadElk, type ElkInstance } from './elkLoader';
+import { fastLayout } from './fastLayout';
 
 export interface Size { width: number; height: number }
 export interface Point { x: number; y: number }
@@ -58,8 +65,15 @@ const ROOT = '\u0000root';
 /** Group layouts kept; each is a few kB, and a session rarely visits more. */
 const CACHE_LIMIT = 2000;
 
+/** Groups up to this size whose fast layout has no crossings skip ELK; bigger ones are ELK's job. */
+const FAST_MAX_MEMBERS = 150;
+/** Yield to the event loop when a layout has run this long without (a setTimeout costs ~4 ms when nested). */
+const YIELD_EVERY_MS = 30;
+
 export class LayoutEngine {
-  private readonly elk = new ELK();
+  private elk: Promise<ElkInstance> | null = null;
+  /** Which layout each group got, in the order laid out (for tests and the benchmark). */
+  readonly stats = { fast: 0, elk: 0 };
   private readonly cache = new Map<string, GroupLayout>();
 
   constructor(private readonly leafSize: (item: ViewItem) => Size) {}
@@ -113,6 +127,7 @@ export class LayoutEngine {
     const sizeOf = (id: string): Size => sizes.get(id) ?? this.leafSize(byId.get(id)!);
     let done = 0;
     let fromCache = 0;
+    let lastYield = performance.now();
     for (const g of order) {
       const ms = members.get(g)!;
       const memberSizes = ms.map((m) => ({ id: m, ...sizeOf(m) }));
@@ -127,7 +142,10 @@ export class LayoutEngine {
         done++;
         // The total is an upper bound: groups still ahead may come from the cache.
         onProgress({ done, total: order.length - fromCache });
-        await yieldToEventLoop();
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
         if (isCancelled()) throw new LayoutCancelled();
       }
       layouts.set(g, gl);
@@ -168,6 +186,27 @@ export class LayoutEngine {
   }
 
   private async layoutGroup(members: ({ id: string } & Size)[], edges: [string, string][]): Promise<GroupLayout> {
+    const small = members.length <= FAST_MAX_MEMBERS;
+    const fast = small ? fastLayout(members, edges) : null;
+    if (fast && fast.crossings === 0) {
+      this.stats.fast++;
+      return fast;
+    }
+    let elk: ElkInstance;
+    try {
+      this.elk ??= loadElk().then((ELK) => new ELK());
+      elk = await this.elk;
+    } catch (e) {
+      this.elk = null;
+      console.warn(`ELK is unavailable, using the built-in layout: ${(e as Error).message}`);
+      this.stats.fast++;
+      return fast ?? fastLayout(members, edges);
+    }
+    this.stats.elk++;
+    return this.elkLayout(elk, members, edges);
+  }
+
+  private async elkLayout(elk: ElkInstance, members: ({ id: string } & Size)[], edges: [string, string][]): Promise<GroupLayout> {
     const seen = new Set<string>();
     const elkEdges: ElkExtendedEdge[] = [];
     const keyOf = new Map<string, string>();
@@ -179,7 +218,7 @@ export class LayoutEngine {
       keyOf.set(id, k);
       elkEdges.push({ id, sources: [s], targets: [t] });
     }
-    const res = await this.elk.layout({
+    const res = await elk.layout({
       id: 'g',
       layoutOptions: {
         'elk.algorithm': 'layered',

@@ -23,6 +23,8 @@ export async function startHarness(): Promise<Harness> {
   const read = (f: string): Buffer => fs.readFileSync(f);
   const files: Record<string, [Buffer, string]> = {
     '/dist/webview/graph.js': [read(path.join(repo, 'dist/webview/graph.js')), 'text/javascript'],
+    // ELK, which the page loads on demand for groups its built-in layout would draw with crossings.
+    '/dist/webview/elk.js': [read(path.join(repo, 'dist/webview/elk.js')), 'text/javascript'],
     '/media/graph.css': [read(path.join(repo, 'media/graph.css')), 'text/css'],
     '/harness/theme.css': [read(path.join(__dirname, 'theme.css')), 'text/css'],
     '/harness/fake-vscode.js': [read(path.join(__dirname, 'fake-vscode.js')), 'text/javascript'],

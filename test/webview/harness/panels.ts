@@ -1,0 +1,105 @@
+// The browser harness of the Run and Fit panels: serves the extension's own panel page (its CSP, the built
+// bundle, media/panels.css) with the fake acquireVsCodeApi; the test sees every message the webview posts
+// and delivers host messages as window 'message' events, as VS Code does.
+
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { panelWebviewHtml } from '../../../src/views/panelHtml';
+import { makeNonce } from '../../../src/views/webviewHtml';
+import type { Envelope } from '../../../src/protocol';
+
+export const repo = path.resolve(__dirname, '..', '..', '..');
+export const outDir = path.join(repo, '.test-output', 'webview');
+
+export interface PanelHarness {
+  browser: Browser;
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** `bundle`: 'run' or 'fit' (dist/webview/<bundle>.js). */
+export async function startPanelHarness(bundle: string): Promise<PanelHarness> {
+  const js = path.join(repo, `dist/webview/${bundle}.js`);
+  if (!fs.existsSync(js)) throw new Error(`${js} is missing: run \`npm run build\` (npm test builds first)`);
+  const files: Record<string, [Buffer, string]> = {
+    [`/dist/webview/${bundle}.js`]: [fs.readFileSync(js), 'text/javascript'],
+    '/media/panels.css': [fs.readFileSync(path.join(repo, 'media/panels.css')), 'text/css'],
+    '/harness/theme.css': [fs.readFileSync(path.join(__dirname, 'theme.css')), 'text/css'],
+    '/harness/fake-vscode.js': [fs.readFileSync(path.join(__dirname, 'fake-vscode.js')), 'text/javascript'],
+  };
+  let origin = '';
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/') {
+      const nonce = makeNonce();
+      const html = panelWebviewHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/${bundle}.js`, styleUri: `${origin}/media/panels.css`, nonce, title: bundle })
+        .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/harness/theme.css">\n<script nonce="${nonce}" src="${origin}/harness/fake-vscode.js"></script>\n<link rel="stylesheet"`)
+        .replace('<body>', '<body class="vscode-dark" data-vscode-theme-kind="vscode-dark">');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      return;
+    }
+    const f = files[url.pathname];
+    if (!f) return void res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404).end();
+    res.writeHead(200, { 'content-type': f[1] }).end(f[0]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+  return { browser, origin, close: async () => { await browser.close(); server.close(); } };
+}
+
+export interface PanelPage<Out extends { type: string }, In extends { type: string }> {
+  page: Page;
+  /** Every message body the webview posted, in order. */
+  posted: Out[];
+  errors: string[];
+  /** Delivers a host message to the webview. */
+  send(body: In): Promise<void>;
+  /** Resolves when the webview has posted a message of this type (returns it). */
+  waitFor(type: string, timeoutMs?: number): Promise<Out>;
+  cspViolations(): Promise<string[]>;
+}
+
+export async function openPanel<Out extends { type: string }, In extends { type: string }>(h: PanelHarness, viewport = { width: 1100, height: 620 }): Promise<PanelPage<Out, In>> {
+  const page = await h.browser.newPage({ viewport });
+  const errors: string[] = [];
+  const posted: Out[] = [];
+  const waiters: { type: string; resolve: (m: Out) => void }[] = [];
+  page.on('pageerror', (e) => errors.push(`${e}\n${e.stack}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.exposeFunction('__hostPost', (json: string) => {
+    const body = (JSON.parse(json) as Envelope<Out>).body;
+    posted.push(body);
+    for (const w of waiters.splice(0)) {
+      if (w.type === body.type) w.resolve(body);
+      else waiters.push(w);
+    }
+  });
+  let nextId = 1;
+  const send = async (body: In): Promise<void> => {
+    await page.evaluate((data) => window.dispatchEvent(new MessageEvent('message', { data })), { messageId: nextId++, body });
+  };
+  const waitFor = (type: string, timeoutMs = 15_000): Promise<Out> => {
+    const seen = posted.find((m) => m.type === type);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the webview posted no ${type} within ${timeoutMs} ms; errors: ${errors.join('\n')}`)), timeoutMs);
+      waiters.push({ type, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+    });
+  };
+  await page.goto(h.origin + '/');
+  return { page, posted, errors, send, waitFor, cspViolations: () => page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations) };
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: path.join(outDir, name) });
+}
