@@ -3,7 +3,7 @@
 // timeline by category, the comparison outlines, the tensors for the hover and the arena picture, the
 // backend totals and transfers). Type-only imports, so the webview may import it without the compiler.
 
-import type { CompileResult } from '../compile';
+import type { CompileResult, ScheduleEntry } from '../compile';
 import type { TensorCategory } from '../plan/lifetimes';
 import type { BackendOverrides } from '../backends/assign';
 
@@ -27,15 +27,8 @@ export const CATEGORY_LABELS: Record<TensorCategory, string> = {
 };
 export const PHASE_COLORS: Record<string, string> = { forward: '#3b8eea', loss: '#b180d7', backward: '#e5a33b', optimizer: '#4ec98b' };
 
-export interface PlanStepRow {
-  step: number;
-  node: string;
-  op: string;
-  phase: string;
-  layer: string;
-  unit: string;
-  estMs: number;
-  movedBy?: string;
+/** A schedule step as the views draw it: the compiler's entry (no forward link), plus who forced its unit. */
+export interface PlanStepRow extends Omit<ScheduleEntry, 'forwardOf'> {
   /** Set when an override chose the unit. */
   forcedBy?: 'op' | 'layer';
 }

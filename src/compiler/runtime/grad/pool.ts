@@ -5,43 +5,9 @@
 
 import { attrInt } from '../../ir/graph';
 import type { Node } from '../../ir/graph';
-import { poolGeometry, type PoolGeometry } from '../kernels/pool';
+// The window walk is the forward kernels' own, so forward and backward agree on every edge case.
+import { forEachWindow as windows, lift, poolGeometry } from '../kernels/pool';
 import { dimsOf, f32, floatTensor, register } from './common';
-
-function lift(g: PoolGeometry): PoolGeometry {
-  const r = g.inSpatial.length;
-  if (r > 3) throw new Error(`pooling over ${r} spatial dims is not supported (at most 3)`);
-  const p = <T>(xs: T[], v: T): T[] => [...new Array<T>(3 - r).fill(v), ...xs];
-  return {
-    inSpatial: p(g.inSpatial, 1), kernel: p(g.kernel, 1), strides: p(g.strides, 1), dilations: p(g.dilations, 1),
-    padsBegin: p(g.padsBegin, 0), padsEnd: p(g.padsEnd, 0), outSpatial: p(g.outSpatial, 1),
-  };
-}
-
-/** Calls body(outIndex, inIndices[]) for every output position with the in-bounds input positions of its window. */
-function windows(g: PoolGeometry, body: (o: number, ins: number[], padded: number) => void): void {
-  const [D, H, W] = g.inSpatial, [KD, KH, KW] = g.kernel, [sd, sh, sw] = g.strides, [dd, dh, dw] = g.dilations;
-  const [pd, ph, pw] = g.padsBegin, [ed, eh, ew] = g.padsEnd, [OD, OH, OW] = g.outSpatial;
-  const ins: number[] = [];
-  let o = 0;
-  for (let od = 0; od < OD; od++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++, o++) {
-    ins.length = 0;
-    let padded = 0;
-    for (let kd = 0; kd < KD; kd++) {
-      const id = od * sd - pd + kd * dd;
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh * sh - ph + kh * dh;
-        for (let kw = 0; kw < KW; kw++) {
-          const iw = ow * sw - pw + kw * dw;
-          // Positions inside the explicit padding count for count_include_pad; beyond it (ceil_mode) never.
-          if (id >= -pd && id < D + ed && ih >= -ph && ih < H + eh && iw >= -pw && iw < W + ew) padded++;
-          if (id >= 0 && id < D && ih >= 0 && ih < H && iw >= 0 && iw < W) ins.push((id * H + ih) * W + iw);
-        }
-      }
-    }
-    body(o, ins, padded);
-  }
-}
 
 function planes(xDims: number[]): { planes: number; inS: number } {
   return { planes: xDims[0] * xDims[1], inS: xDims.slice(2).reduce((p, d) => p * d, 1) };

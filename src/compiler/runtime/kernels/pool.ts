@@ -48,7 +48,7 @@ export function poolGeometry(node: Node, inSpatial: number[]): PoolGeometry {
 }
 
 /** The geometry as three spatial dims (leading ones of size 1). */
-function lift(g: PoolGeometry): PoolGeometry {
+export function lift(g: PoolGeometry): PoolGeometry {
   const r = g.inSpatial.length;
   if (r > 3) throw new Error(`pooling over ${r} spatial dims is not supported (at most 3)`);
   const p = <T>(xs: T[], v: T): T[] => [...new Array<T>(3 - r).fill(v), ...xs];
@@ -59,7 +59,7 @@ function lift(g: PoolGeometry): PoolGeometry {
 }
 
 /** Calls visit(outIndex, inputOffsets, countWithPads) for every output position of one channel. */
-function forEachWindow(g: PoolGeometry, visit: (o: number, offsets: number[], padCount: number) => void): void {
+export function forEachWindow(g: PoolGeometry, visit: (o: number, offsets: number[], padCount: number) => void): void {
   const [D, H, W] = g.inSpatial, [KD, KH, KW] = g.kernel, [sd, sh, sw] = g.strides, [dd, dh, dw] = g.dilations;
   const [pd, ph, pw] = g.padsBegin, [ed, eh, ew] = g.padsEnd, [OD, OH, OW] = g.outSpatial;
   const offs: number[] = [];
