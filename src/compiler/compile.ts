@@ -157,9 +157,22 @@ function planFor(tg: TrainingGraph, passes: Set<PassName>, sizer: ValueSizer, op
 
 const summary = (plan: MemoryPlan): PlanSummary => ({ peakBytes: plan.peakBytes, liveBytesPeak: plan.liveBytesPeak, steps: plan.steps.length, timeline: plan.timeline.map((t) => t.bytes) });
 
+// One bound model per (model, dims), so applyScheme's cache of the full training step (keyed by the
+// LoadedModel object) survives from one compile to the next: a layer toggle then rebuilds only the pruning.
+const boundModels = new WeakMap<LoadedModel, Map<string, LoadedModel>>();
+
+function bindModel(loaded: LoadedModel, dims: Record<string, number>): LoadedModel {
+  let byDims = boundModels.get(loaded);
+  if (!byDims) boundModels.set(loaded, (byDims = new Map()));
+  const key = JSON.stringify(Object.entries(dims).sort());
+  let bound = byDims.get(key);
+  if (!bound) byDims.set(key, (bound = { ...loaded, model: bindDims(loaded.model, dims) }));
+  return bound;
+}
+
 export function compile(loaded: LoadedModel, opts: CompileOptions = {}): CompileResult {
   const dims = opts.dims ?? {};
-  const bound: LoadedModel = { ...loaded, model: bindDims(loaded.model, dims) };
+  const bound = bindModel(loaded, dims);
   const scheme = typeof opts.scheme === 'object' ? opts.scheme : loadScheme(opts.scheme ?? 'full', loaded);
   const profile = typeof opts.target === 'object' ? opts.target : getProfile(opts.target ?? 'host');
   const optimizer = opts.optimizer ?? { kind: 'sgd', lr: 0.01 };
