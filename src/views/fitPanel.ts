@@ -5,8 +5,7 @@ import * as vscode from 'vscode';
 import { FitMessageType, isEnvelope, type Envelope, type FitFromWebviewMessage, type FitToWebviewMessage } from '../protocol';
 import type { FitInitWithPoints } from './fitModel';
 import type { FitPoint } from '../compiler/fit/search';
-import { panelWebviewHtml } from './panelHtml';
-import { makeNonce } from './webviewHtml';
+import { makeNonce, panelWebviewHtml } from './webviewHtml';
 
 export class FitPanel {
   readonly panel: vscode.WebviewPanel;

@@ -4,9 +4,8 @@
 
 import * as vscode from 'vscode';
 import { isEnvelope, RunMessageType, type Envelope, type RunFromWebviewMessage, type RunState, type RunStepPoint, type RunToWebviewMessage } from '../protocol';
-import { panelWebviewHtml } from './panelHtml';
+import { makeNonce, panelWebviewHtml } from './webviewHtml';
 import { PointThinner } from './runPoints';
-import { makeNonce } from './webviewHtml';
 
 /** Steps are batched to the webview at this pace, so a fast run does not flood it with messages. */
 const FLUSH_MS = 100;

@@ -40,9 +40,9 @@ export function contentSecurityPolicy(p: Pick<WebviewPage, 'cspSource' | 'nonce'
   ].join('; ');
 }
 
-// The stylesheet link carries the id cytoscape gives the <style> element it would otherwise inject (which
-// the policy blocks); cytoscape sees it exists and skips the injection. graph.css holds its one rule.
-export function graphWebviewHtml(p: WebviewPage): string {
+/** One page shape for every webview: a nonce'd bundle, one stylesheet, an #app root, the policy above. */
+function webviewPageHtml(p: WebviewPage, stylesheetId?: string): string {
+  const id = stylesheetId ? ` id="${escapeHtml(stylesheetId)}"` : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -50,7 +50,7 @@ export function graphWebviewHtml(p: WebviewPage): string {
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(p))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <meta property="csp-nonce" content="${escapeHtml(p.nonce)}">
-<link rel="stylesheet" id="__________cytoscape_stylesheet" href="${escapeHtml(p.styleUri)}">
+<link rel="stylesheet"${id} href="${escapeHtml(p.styleUri)}">
 <title>${escapeHtml(p.title)}</title>
 </head>
 <body>
@@ -58,4 +58,15 @@ export function graphWebviewHtml(p: WebviewPage): string {
 <script nonce="${escapeHtml(p.nonce)}" src="${escapeHtml(p.scriptUri)}"></script>
 </body>
 </html>`;
+}
+
+// The graph page's stylesheet link carries the id cytoscape gives the <style> element it would otherwise
+// inject (which the policy blocks); cytoscape sees it exists and skips the injection. graph.css holds its rule.
+export function graphWebviewHtml(p: WebviewPage): string {
+  return webviewPageHtml(p, '__________cytoscape_stylesheet');
+}
+
+/** The Run and Fit panels' page: the same policy, their bundle and media/panels.css. */
+export function panelWebviewHtml(p: WebviewPage): string {
+  return webviewPageHtml(p);
 }

@@ -2,55 +2,27 @@
 // the built bundle) with the fake acquireVsCodeApi, and wires a page to a host session in this process.
 
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { graphWebviewHtml, makeNonce } from '../../../src/views/webviewHtml';
+import type { Page } from 'playwright-core';
+import { graphWebviewHtml } from '../../../src/views/webviewHtml';
 import type { GraphSession } from '../../../src/views/graphSession';
 import type { Envelope, ToWebviewMessage } from '../../../src/protocol';
 
-export const repo = path.resolve(__dirname, '..', '..', '..');
+import { repo, serveWebview, type Harness } from './server';
+
+export { repo, type Harness };
 export const outDir = path.join(repo, '.test-output', 'webview');
 
-export interface Harness {
-  browser: Browser;
-  origin: string;
-  close(): Promise<void>;
-}
-
 export async function startHarness(): Promise<Harness> {
-  const read = (f: string): Buffer => fs.readFileSync(f);
-  const files: Record<string, [Buffer, string]> = {
-    '/dist/webview/graph.js': [read(path.join(repo, 'dist/webview/graph.js')), 'text/javascript'],
-    // ELK, which the page loads on demand for groups its built-in layout would draw with crossings.
-    '/dist/webview/elk.js': [read(path.join(repo, 'dist/webview/elk.js')), 'text/javascript'],
-    '/media/graph.css': [read(path.join(repo, 'media/graph.css')), 'text/css'],
-    '/harness/theme.css': [read(path.join(__dirname, 'theme.css')), 'text/css'],
-    '/harness/fake-vscode.js': [read(path.join(__dirname, 'fake-vscode.js')), 'text/javascript'],
-  };
-  let origin = '';
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/') {
-      const nonce = makeNonce();
-      const html = graphWebviewHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/graph.js`, styleUri: `${origin}/media/graph.css`, nonce, title: 'graph' })
-        .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/harness/theme.css">\n<script nonce="${nonce}" src="${origin}/harness/fake-vscode.js"></script>\n<link rel="stylesheet"`)
-        .replace('<body>', '<body class="vscode-dark" data-vscode-theme-kind="vscode-dark">');
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-      return;
-    }
-    const f = files[url.pathname];
-    if (!f) return void res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404).end();
-    res.writeHead(200, { 'content-type': f[1] }).end(f[0]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
-  return { browser, origin, close: async () => { await browser.close(); server.close(); } };
+  return serveWebview(
+    {
+      '/dist/webview/graph.js': path.join(repo, 'dist/webview/graph.js'),
+      // ELK, which the page loads on demand for groups its built-in layout would draw with crossings.
+      '/dist/webview/elk.js': path.join(repo, 'dist/webview/elk.js'),
+      '/media/graph.css': path.join(repo, 'media/graph.css'),
+    },
+    (origin, nonce) => graphWebviewHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/graph.js`, styleUri: `${origin}/media/graph.css`, nonce, title: 'graph' }),
+  );
 }
 
 /** A page whose webview talks to the session `make` builds (given the function that posts to the page). */

@@ -3,55 +3,24 @@
 // and delivers host messages as window 'message' events, as VS Code does.
 
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { panelWebviewHtml } from '../../../src/views/panelHtml';
-import { makeNonce } from '../../../src/views/webviewHtml';
+import type { Page } from 'playwright-core';
+import { panelWebviewHtml } from '../../../src/views/webviewHtml';
 import type { Envelope } from '../../../src/protocol';
 
-export const repo = path.resolve(__dirname, '..', '..', '..');
+import { repo, serveWebview, type Harness } from './server';
+
+export { repo };
 export const outDir = path.join(repo, '.test-output', 'webview');
 
-export interface PanelHarness {
-  browser: Browser;
-  origin: string;
-  close(): Promise<void>;
-}
+export type PanelHarness = Harness;
 
 /** `bundle`: 'run' or 'fit' (dist/webview/<bundle>.js). */
 export async function startPanelHarness(bundle: string): Promise<PanelHarness> {
-  const js = path.join(repo, `dist/webview/${bundle}.js`);
-  if (!fs.existsSync(js)) throw new Error(`${js} is missing: run \`npm run build\` (npm test builds first)`);
-  const files: Record<string, [Buffer, string]> = {
-    [`/dist/webview/${bundle}.js`]: [fs.readFileSync(js), 'text/javascript'],
-    '/media/panels.css': [fs.readFileSync(path.join(repo, 'media/panels.css')), 'text/css'],
-    '/harness/theme.css': [fs.readFileSync(path.join(__dirname, 'theme.css')), 'text/css'],
-    '/harness/fake-vscode.js': [fs.readFileSync(path.join(__dirname, 'fake-vscode.js')), 'text/javascript'],
-  };
-  let origin = '';
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/') {
-      const nonce = makeNonce();
-      const html = panelWebviewHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/${bundle}.js`, styleUri: `${origin}/media/panels.css`, nonce, title: bundle })
-        .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/harness/theme.css">\n<script nonce="${nonce}" src="${origin}/harness/fake-vscode.js"></script>\n<link rel="stylesheet"`)
-        .replace('<body>', '<body class="vscode-dark" data-vscode-theme-kind="vscode-dark">');
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-      return;
-    }
-    const f = files[url.pathname];
-    if (!f) return void res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404).end();
-    res.writeHead(200, { 'content-type': f[1] }).end(f[0]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
-  return { browser, origin, close: async () => { await browser.close(); server.close(); } };
+  return serveWebview(
+    { [`/dist/webview/${bundle}.js`]: path.join(repo, `dist/webview/${bundle}.js`), '/media/panels.css': path.join(repo, 'media/panels.css') },
+    (origin, nonce) => panelWebviewHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/${bundle}.js`, styleUri: `${origin}/media/panels.css`, nonce, title: bundle }),
+  );
 }
 
 export interface PanelPage<Out extends { type: string }, In extends { type: string }> {
