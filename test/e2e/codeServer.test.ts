@@ -12,6 +12,7 @@ import { ensureCodeServer, freePort, installExtension, repoRoot, openInWindow, s
 import { packageExtension, restoreDevBuild } from './support/packageExtension';
 import { zipEntries } from './support/zipEntries';
 import { loadModel } from '../../src/compiler/loadModel';
+import { QUIET_SETTINGS } from './support/workbench';
 
 const fixturesDir = path.resolve(repoRoot, '..', 'shared', 'fixtures');
 const outDir = path.join(repoRoot, '.test-output', 'e2e');
@@ -133,19 +134,6 @@ function fixtureNames(): string[] {
     .sort();
 }
 
-/** Settings that keep the workbench from covering the editor with welcome pages, tips and prompts. */
-const QUIET_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'update.mode': 'none',
-  'chat.commandCenter.enabled': false,
-  'git.openRepositoryInParentFolders': 'never',
-};
 
 interface GraphState {
   state: string;

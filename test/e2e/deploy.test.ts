@@ -9,18 +9,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { ensureCodeServer, freePort, installExtension, repoRoot, startCodeServer, workbenchUrl, type CodeServer } from '../../scripts/tools/codeServer.mjs';
-import { packageExtension, restoreDevBuild } from './support/packageExtension';
+import type { Frame, Page } from 'playwright-core';
+import { repoRoot } from '../../scripts/tools/codeServer.mjs';
+import { startWorkbench } from './support/workbench';
 import { exportTraining } from '../../src/compiler/export/exportTraining';
 import { parseStepLine } from '../../src/compiler/deploy';
 import { startSshd, type TestSshd } from '../compiler/ssh/sshd';
 
 const fixture = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'mlp');
-const outDir = path.join(repoRoot, '.test-output', 'e2e');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STEPS = 8;
 
 /** The Run panel's frame of the run with this many steps. */
@@ -45,52 +42,28 @@ async function quickInput(page: Page, text: string | null): Promise<void> {
 }
 
 test('code-server: the ssh config target deploys an export and the Run panel draws its steps live', { timeout: 10 * 60_000 }, async (t) => {
-  assert.ok(fs.existsSync(chromiumPath), `no browser at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  await ensureCodeServer({ log: (m) => t.diagnostic(m) });
-  const vsix = packageExtension();
-  t.after(restoreDevBuild);
-
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pockengine-deploy-e2e-'));
-  const userDataDir = path.join(tmp, 'user-data'), extensionsDir = path.join(tmp, 'extensions'), workspace = path.join(tmp, 'workspace');
-  fs.mkdirSync(workspace, { recursive: true });
-  const model = path.join(workspace, 'mlp.onnx');
-  fs.copyFileSync(path.join(fixture, 'model.onnx'), model);
-  const data = path.join(workspace, 'data');
-  fs.mkdirSync(data);
-  for (const f of ['input_0.pb', 'labels.pb']) fs.copyFileSync(path.join(fixture, 'test_data', f), path.join(data, f));
-  const exported = await exportTraining({ model, target: 'host', format: 'binary' });
-  assert.ok(exported.binary, exported.buildSkipped);
-  const local = execFileSync(exported.binary, ['--data', data, '--steps', String(STEPS)], { encoding: 'utf8' }).split('\n').map(parseStepLine).filter((r) => r !== null);
-  assert.equal(local.length, STEPS);
-  assert.match(installExtension(vsix, { extensionsDir, userDataDir }), /successfully installed/i);
-
+  let data = '';
+  let local: NonNullable<ReturnType<typeof parseStepLine>>[] = [];
   let sshd: TestSshd | undefined;
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
-  t.after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await sshd?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
-  sshd = await startSshd();
-  server = await startCodeServer({
-    port: await freePort(), extensionsDir, userDataDir, folder: workspace,
-    settings: {
-      'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'update.mode': 'none',
+  t.after(async () => { await sshd?.stop(); });
+  const w = await startWorkbench(t, 'deploy-e2e', async ({ tmp, workspace }) => {
+    const model = path.join(workspace, 'mlp.onnx');
+    fs.copyFileSync(path.join(fixture, 'model.onnx'), model);
+    data = path.join(workspace, 'data');
+    fs.mkdirSync(data);
+    for (const f of ['input_0.pb', 'labels.pb']) fs.copyFileSync(path.join(fixture, 'test_data', f), path.join(data, f));
+    const exported = await exportTraining({ model, target: 'host', format: 'binary' });
+    assert.ok(exported.binary, exported.buildSkipped);
+    local = execFileSync(exported.binary, ['--data', data, '--steps', String(STEPS)], { encoding: 'utf8' }).split('\n').map(parseStepLine).filter((r) => r !== null);
+    assert.equal(local.length, STEPS);
+    sshd = await startSshd();
+    return {
       'pockengine.sshConfigFile': sshd.sshConfigFile,
       'pockengine.targets': [{ name: 'local', host: 'local', workdir: path.join(tmp, 'remote') }],
-    },
+    };
   });
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  fs.mkdirSync(outDir, { recursive: true });
-  const screenshot = (name: string): Promise<unknown> => page.screenshot({ path: path.join(outDir, name) }).catch(() => undefined);
+  const { page, screenshot } = w;
   try {
-    await page.goto(workbenchUrl(server.url, workspace), { timeout: 60_000 });
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-
     // The Targets view lists the ssh config's Host.
     await page.locator('.activitybar .action-label[aria-label^="PockEngine"]').first().click();
     await page.locator('.monaco-list-row', { hasText: 'local' }).first().waitFor({ timeout: 60_000 });

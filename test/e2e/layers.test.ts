@@ -6,11 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { ensureCodeServer, freePort, installExtension, repoRoot, openInWindow, startCodeServer, workbenchUrl, type CodeServer } from '../../scripts/tools/codeServer.mjs';
-import { packageExtension, restoreDevBuild } from './support/packageExtension';
+import { repoRoot } from '../../scripts/tools/codeServer.mjs';
+import { graphFrame, openFile, startWorkbench } from './support/workbench';
 import { loadModel } from '../../src/compiler/loadModel';
 import { applyScheme } from '../../src/compiler/sparse/applyScheme';
 import { parseSchemeText } from '../../src/compiler/sparse/scheme';
@@ -18,61 +16,18 @@ import { compile } from '../../src/compiler/compile';
 import { VIEW_OPTIMIZER } from '../../src/views/trainingState';
 
 const fixture = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'mobilenetv2_035', 'model.onnx');
-const outDir = path.join(repoRoot, '.test-output', 'e2e');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SETTINGS = {
-  'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'workbench.enableExperiments': false,
-  'security.workspace.trust.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false, 'update.mode': 'none',
-};
-
-/** The webview frame whose graph is drawn (the custom editor nests it in iframes). */
-async function graphFrame(page: Page, timeoutMs: number): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      if (await f.evaluate(() => document.getElementById('graph')?.dataset.state === 'ready').catch(() => false)) return f;
-    }
-    await page.waitForTimeout(500);
-  }
-  throw new Error(`no drawn graph within ${timeoutMs / 1000} s`);
-}
 
 test('code-server: unticking a layer in the Layers tree writes the scheme file and prunes the Backward tab', { timeout: 10 * 60_000 }, async (t) => {
   assert.ok(fs.existsSync(fixture), `fixture missing: ${fixture}`);
-  assert.ok(fs.existsSync(chromiumPath), `no browser at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  await ensureCodeServer({ log: (m) => t.diagnostic(m) });
-  const vsix = packageExtension();
-  t.after(restoreDevBuild);
-
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pockengine-layers-'));
-  const userDataDir = path.join(tmp, 'user-data'), extensionsDir = path.join(tmp, 'extensions'), workspace = path.join(tmp, 'workspace');
-  fs.mkdirSync(workspace, { recursive: true });
-  const model = path.join(workspace, 'mobilenet.onnx');
-  fs.copyFileSync(fixture, model);
-  const schemeFile = path.join(workspace, 'mobilenet.pockengine.json');
-  assert.match(installExtension(vsix, { extensionsDir, userDataDir }), /successfully installed/i);
-
-  let server: CodeServer | undefined;
-  let browser: Browser | undefined;
-  t.after(async () => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+  let model = '', schemeFile = '';
+  const w = await startWorkbench(t, 'layers', ({ workspace }) => {
+    model = path.join(workspace, 'mobilenet.onnx');
+    fs.copyFileSync(fixture, model);
+    schemeFile = path.join(workspace, 'mobilenet.pockengine.json');
   });
-  server = await startCodeServer({ port: await freePort(), extensionsDir, userDataDir, folder: workspace, settings: SETTINGS });
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  fs.mkdirSync(outDir, { recursive: true });
-  const screenshot = (name: string): Promise<unknown> => page.screenshot({ path: path.join(outDir, name) }).catch(() => undefined);
+  const { page, screenshot } = w;
   try {
-    await page.goto(workbenchUrl(server.url, workspace), { timeout: 60_000 });
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    const deadline = Date.now() + 90_000;
-    while (!(await openInWindow(model, { userDataDir }))) {
-      if (Date.now() > deadline) throw new Error('code-server --reuse-window found no connected window within 90 s');
-      await page.waitForTimeout(500);
-    }
+    await openFile(w, model);
     const frame = await graphFrame(page, 120_000);
 
     // The Backward tab under the default (full) scheme: nothing pruned.
