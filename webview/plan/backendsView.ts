@@ -11,7 +11,7 @@ import type { Host } from '../host';
 import type { TabView } from '../tabView';
 import { clear, formatBytes, formatCount, h } from '../ui/dom';
 import { button, dropdown } from '../ui/toolkit';
-import { adoptPlanStyles, formatMs, planMessage, planToolbar, themeColor } from './common';
+import { adoptPlanStyles, formatMs, planMessage, planToolbar, themeColor, canvasContext } from './common';
 import { planStore, type PlanStore } from './planStore';
 import { swatch } from './scheduleView';
 
@@ -171,12 +171,8 @@ export class BackendsView implements TabView {
     const c = this.strip;
     const w = c.clientWidth;
     if (!plan || w === 0) return;
-    const dpr = window.devicePixelRatio || 1;
     const H = 22;
-    c.width = w * dpr;
-    c.height = H * dpr;
-    const ctx = c.getContext('2d')!;
-    ctx.scale(dpr, dpr);
+    const ctx = canvasContext(c, w, H);
     const n = plan.schedule.length;
     const bw = Math.max(1, w / n);
     for (const s of plan.schedule) {

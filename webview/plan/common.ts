@@ -59,3 +59,14 @@ export function themeColor(name: string, fallback: string): string {
 export function planMessage(text: string, error = false): HTMLElement {
   return h('div', { class: `plan-message${error ? ' error-text' : ''}` }, text);
 }
+
+/** Sizes a canvas for the screen's pixel ratio and returns a cleared context in CSS pixels. */
+export function canvasContext(c: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D {
+  const dpr = window.devicePixelRatio || 1;
+  c.width = width * dpr;
+  c.height = height * dpr;
+  const ctx = c.getContext('2d')!;
+  ctx.scale(dpr, dpr);
+  ctx.clearRect(0, 0, width, height);
+  return ctx;
+}

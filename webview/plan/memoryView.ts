@@ -11,7 +11,7 @@ import { CATEGORY_COLORS, CATEGORY_LABELS, CATEGORY_ORDER, liveRowsAt } from '..
 import type { Host } from '../host';
 import type { TabView } from '../tabView';
 import { append, clear, formatBytes, formatCount, h } from '../ui/dom';
-import { adoptPlanStyles, planMessage, planToolbar, themeColor } from './common';
+import { adoptPlanStyles, planMessage, planToolbar, themeColor, canvasContext } from './common';
 import { planStore, type PlanStore } from './planStore';
 import { phaseChip, swatch } from './scheduleView';
 
@@ -230,12 +230,7 @@ export class MemoryView implements TabView {
     const w = c.clientWidth;
     const H = c.clientHeight;
     if (!plan || w === 0 || H === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    c.width = w * dpr;
-    c.height = H * dpr;
-    const ctx = c.getContext('2d')!;
-    ctx.scale(dpr, dpr);
-    ctx.clearRect(0, 0, w, H);
+    const ctx = canvasContext(c, w, H);
     const n = Math.max(1, plan.schedule.length);
     const top = Math.max(1, plan.memory.peakBytes);
     // The same x range as the chart above (its plot area), so a step lines up in both; offsets in the margin.

@@ -8,7 +8,7 @@ import { PHASE_COLORS } from '../../src/compiler/view/planView';
 import type { Host } from '../host';
 import type { TabView } from '../tabView';
 import { clear, formatCount, h } from '../ui/dom';
-import { adoptPlanStyles, formatMs, planMessage, planToolbar, themeColor } from './common';
+import { adoptPlanStyles, formatMs, planMessage, planToolbar, themeColor, canvasContext } from './common';
 import { inLayer, planStore, type PlanSelection, type PlanStore } from './planStore';
 
 const ROW = 22;
@@ -174,13 +174,8 @@ export class ScheduleView implements TabView {
     const c = this.strip;
     const w = c.clientWidth;
     if (!plan || w === 0) return;
-    const dpr = window.devicePixelRatio || 1;
     const H = 28;
-    c.width = w * dpr;
-    c.height = H * dpr;
-    const ctx = c.getContext('2d')!;
-    ctx.scale(dpr, dpr);
-    ctx.clearRect(0, 0, w, H);
+    const ctx = canvasContext(c, w, H);
     const n = plan.schedule.length;
     const x = (i: number): number => (i / n) * w;
     const bw = Math.max(1, w / n);
