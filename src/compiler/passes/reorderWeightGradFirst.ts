@@ -16,10 +16,7 @@ import { producers, type Pass, type StepProgram } from './program';
  * layer's backward, so it is not weight-side even though parameter gradients are computed from it later.
  */
 export function weightSideNodes(p: StepProgram): Set<Node> {
-  const grads = new Set(p.tg.grads.values());
   const g = p.tg.graph;
-  const readers = new Map<string, Node[]>();
-  for (const n of p.order) for (const i of n.inputs) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
   const phase = (n: Node) => p.tg.ann.phase.get(n.id);
   // Forward nodes computing from parameters and constants alone.
   const paramOnly = new Set<string>();
@@ -32,6 +29,21 @@ export function weightSideNodes(p: StepProgram): Set<Node> {
     }
   }
   const fwd = (n: Node) => p.tg.ann.forwardOf.get(n.id);
+  return gradientSide(p, (r, n) => {
+    const f = fwd(r);
+    return f === undefined || f === fwd(n) || paramOnly.has(f);
+  });
+}
+
+/**
+ * Backward nodes, walked from the end, whose every result is a parameter gradient or is read only by
+ * optimizer updates and by nodes already in the set that `sameSide(reader, node)` accepts.
+ */
+function gradientSide(p: StepProgram, sameSide: (reader: Node, node: Node) => boolean): Set<Node> {
+  const grads = new Set(p.tg.grads.values());
+  const readers = new Map<string, Node[]>();
+  for (const n of p.order) for (const i of n.inputs) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
+  const phase = (n: Node) => p.tg.ann.phase.get(n.id);
   const side = new Set<Node>();
   for (let k = p.order.length - 1; k >= 0; k--) {
     const n = p.order[k];
@@ -41,12 +53,7 @@ export function weightSideNodes(p: StepProgram): Set<Node> {
       if (!o) return true;
       const rs = readers.get(o) ?? [];
       if (grads.has(o) || rs.length) used = true;
-      return rs.every((r) => {
-        if (phase(r) === 'optimizer') return true;
-        if (!side.has(r)) return false;
-        const f = fwd(r);
-        return f === undefined || f === fwd(n) || paramOnly.has(f);
-      });
+      return rs.every((r) => phase(r) === 'optimizer' || (side.has(r) && sameSide(r, n)));
     });
     if (ok && used) side.add(n);
   }
@@ -109,24 +116,7 @@ export class LiveCost {
  * it up frees its inputs just as early. A superset of weightSideNodes.
  */
 export function paramGradOnlyNodes(p: StepProgram): Set<Node> {
-  const grads = new Set(p.tg.grads.values());
-  const readers = new Map<string, Node[]>();
-  for (const n of p.order) for (const i of n.inputs) if (i) (readers.get(i) ?? readers.set(i, []).get(i)!).push(n);
-  const phase = (n: Node) => p.tg.ann.phase.get(n.id);
-  const only = new Set<Node>();
-  for (let k = p.order.length - 1; k >= 0; k--) {
-    const n = p.order[k];
-    if (phase(n) !== 'backward') continue;
-    let used = false;
-    const ok = n.outputs.every((o) => {
-      if (!o) return true;
-      const rs = readers.get(o) ?? [];
-      if (grads.has(o) || rs.length) used = true;
-      return rs.every((r) => phase(r) === 'optimizer' || only.has(r));
-    });
-    if (ok && used) only.add(n);
-  }
-  return only;
+  return gradientSide(p, () => true);
 }
 
 export const reorderWeightGradFirst: Pass = {
