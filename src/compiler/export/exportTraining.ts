@@ -58,6 +58,8 @@ export interface ExportOptions {
   optLevel?: 0 | 1 | 2 | 3;
   /** Build the host binary for this very CPU (-march=native). */
   native?: boolean;
+  /** Save ReLU/Clip masks as bits, as the plan the views show does. */
+  bitPackMasks?: boolean;
 }
 
 export interface ExportProgress {
@@ -204,8 +206,8 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
 
   progress('compile', `compiling ${path.basename(opts.model)} for ${target}`);
   const loaded = loadModel(opts.model);
-  // Masks stay full-size floats (the C activation gradients read values, not bits); in-place stays on.
-  const r = compile(loaded, { scheme: opts.scheme ?? 'full', target: spec.profile, optimizer: opts.optimizer, dims: opts.dims, bitPackMasks: false, compare: 'none' });
+  const bitPackMasks = opts.bitPackMasks ?? false;
+  const r = compile(loaded, { scheme: opts.scheme ?? 'full', target: spec.profile, optimizer: opts.optimizer, dims: opts.dims, bitPackMasks, compare: 'none' });
   const tg = r.program.tg;
   const temp = tempBeside(out);
   const log: string[] = [];
@@ -272,7 +274,7 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
     const manifest: ExportManifest = {
       format, model: r.model, scheme: r.scheme, target, profile: spec.profile, toolchain: spec.toolchain,
       plan: {
-        peakBytes: r.plan.peakBytes, arenaBytes: r.plan.arenaBytes, liveBytesPeak: r.plan.liveBytesPeak, bitPackedMasks: false, inPlaceElementwise: true,
+        peakBytes: r.plan.peakBytes, arenaBytes: r.plan.arenaBytes, liveBytesPeak: r.plan.liveBytesPeak, bitPackedMasks: bitPackMasks, inPlaceElementwise: true,
         scratchBytes: step.scratchBytes,
         note: 'every tensor at its planned arena offset in one static arena (pe_arena); ReLU/Clip masks are not bit-packed in the export (compiled with packing off), in-place updates and elementwise operators as planned; pe_scratch holds GEMM packing panels, reduction accumulators and unread results',
       },
