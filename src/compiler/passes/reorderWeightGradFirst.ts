@@ -8,6 +8,7 @@
 
 import type { Node } from '../ir/graph';
 import { producers, type Pass, type StepProgram } from './program';
+import { HoistCost } from './hoistCost';
 
 /**
  * Backward nodes on the weight side of their layer: each result is a parameter gradient or is read only
@@ -61,56 +62,6 @@ function gradientSide(p: StepProgram, sameSide: (reader: Node, node: Node) => bo
 }
 
 /**
- * Live-byte peak and bytes x steps of the values a step makes (persistent ones cost the same in any
- * order), over nodes numbered once so each trial order is a pass over typed arrays.
- */
-export class LiveCost {
-  private readonly ins: Int32Array[];
-  private readonly outs: Int32Array[];
-  private readonly bytes: Float64Array;
-  private readonly keep: Uint8Array;
-  private readonly first: Int32Array;
-  private readonly last: Int32Array;
-
-  constructor(nodes: readonly Node[], bytesOf: (v: string) => number, keep: ReadonlySet<string>) {
-    const made = new Map<string, number>();
-    for (const n of nodes) for (const o of n.outputs) if (o && !made.has(o)) made.set(o, made.size);
-    this.bytes = new Float64Array(made.size);
-    this.keep = new Uint8Array(made.size);
-    for (const [v, k] of made) { this.bytes[k] = bytesOf(v); this.keep[k] = keep.has(v) ? 1 : 0; }
-    const ids = (vs: string[]) => Int32Array.from(vs.filter((v) => made.has(v)).map((v) => made.get(v)!));
-    this.ins = nodes.map((n) => ids(n.inputs));
-    this.outs = nodes.map((n) => ids(n.outputs));
-    this.first = new Int32Array(made.size);
-    this.last = new Int32Array(made.size);
-  }
-
-  /** `order`: node indices (into the constructor's list) in run order. */
-  of(order: ArrayLike<number>): { peak: number; area: number } {
-    const { first, last, bytes, keep } = this;
-    first.fill(-1);
-    const n = order.length;
-    for (let i = 0; i < n; i++) {
-      const k = order[i];
-      for (const o of this.outs[k]) if (first[o] < 0) { first[o] = i; last[o] = i; }
-      for (const x of this.ins[k]) if (first[x] >= 0) last[x] = i;
-    }
-    const diff = new Float64Array(n + 1);
-    let area = 0;
-    for (let v = 0; v < bytes.length; v++) {
-      if (first[v] < 0) continue;
-      const l = keep[v] ? n - 1 : last[v];
-      diff[first[v]] += bytes[v];
-      diff[l + 1] -= bytes[v];
-      area += bytes[v] * (l - first[v] + 1);
-    }
-    let run = 0, peak = 0;
-    for (let i = 0; i < n; i++) { run += diff[i]; if (run > peak) peak = run; }
-    return { peak, area };
-  }
-}
-
-/**
  * Backward nodes whose results end only in parameter gradients and updates, through any chain: in a
  * sparse update the input-gradient chain below the last trainable weight is such a chain too, and moving
  * it up frees its inputs just as early. A superset of weightSideNodes.
@@ -126,34 +77,30 @@ export const reorderWeightGradFirst: Pass = {
     // Weight-side nodes first (TTE's GraphReorder), then the other chains that end in parameter gradients.
     const narrow = weightSideNodes(p);
     const broad = paramGradOnlyNodes(p);
-    const live = new LiveCost(p.order, p.sizer.bytesOf, new Set(p.tg.graph.outputs));
+    const live = new HoistCost(p.order, p.sizer.bytesOf, new Set(p.tg.graph.outputs));
     const index = new Map(p.order.map((n, i) => [n, i]));
     const prod = producers(p.order);
-    let order = Int32Array.from(p.order.map((_, i) => i));
-    let cost = live.of(order);
+    let cost = live.cost;
     const moved: Node[] = [];
     const candidates = p.order.filter((n) => broad.has(n) || narrow.has(n));
     for (const w of candidates) {
       const wi = index.get(w)!;
-      const at = order.indexOf(wi);
+      const at = live.positionOf(wi);
       let anchor = -1;
       for (const i of w.inputs) {
         const d = i ? prod.get(i) : undefined;
-        if (d) anchor = Math.max(anchor, order.indexOf(index.get(d)!));
+        if (d) anchor = Math.max(anchor, live.positionOf(index.get(d)!));
       }
       if (anchor + 1 >= at) continue;
-      const trial = order.slice();
-      trial.copyWithin(anchor + 2, anchor + 1, at);
-      trial[anchor + 1] = wi;
-      const c = live.of(trial);
+      const c = live.trial(wi, anchor + 1);
       if (c.peak < cost.peak || (c.peak === cost.peak && c.area < cost.area)) {
-        order = trial;
+        live.accept();
         cost = c;
         moved.push(w);
       }
     }
     if (!moved.length) return p;
-    const newOrder = Array.from(order, (i) => p.order[i]);
+    const newOrder = Array.from(live.order, (i) => p.order[i]);
     const movedBy = new Map(p.movedBy);
     for (const n of moved) movedBy.set(n.id, 'reorder-weight-grad-first');
     return { ...p, order: newOrder, movedBy };
