@@ -4,6 +4,10 @@
 // panels and reduction accumulators the kernels need and results no one reads (a BatchNorm's saved
 // statistics) — its size is fixed per model and reported beside the plan's peak.
 //
+// Bit-packed masks (the plan's `v#mask`): the plan step of v's producer writes the bits right after v
+// (pe_mask_pack with the predicate of the gradient operator that reads them) and ReluGrad / ClipGrad read
+// the bits (pe_unary_grad_bits), so the arena is the plan's with packing on.
+//
 // Shapes, dtypes and constant operands (Clip bounds, Slice starts, ...) come from `values`: every value
 // of the step as the reference runtime computed it once on a zero batch (exportValues).
 
@@ -86,6 +90,33 @@ function sliceStart(dim: number, start: number, end: number, step: number): { fi
   return { first: s, count };
 }
 
+/** How each bit-packed mask is computed: from `value`, op 0 (ReluGrad: value > 0) or 1 (ClipGrad: lo <= value <= hi). */
+interface MaskPack { value: string; op: 0 | 1; lo: number; hi: number }
+
+/** The predicate of every `v#mask` of the plan, taken from the gradient operators that read it (all must agree). */
+function maskPacks(r: CompileResult, values: Map<string, Tensor>): Map<string, MaskPack> {
+  const maskOf = new Map([...r.plan.masks].map(([v, m]) => [m, v]));
+  const byId = new Map(r.program.order.map((n) => [n.id, n]));
+  const out = new Map<string, MaskPack>();
+  for (const s of r.plan.steps) {
+    const m = s.inputs[1];
+    if (!m || !maskOf.has(m)) continue;
+    const n = byId.get(s.id)!;
+    let pk: MaskPack;
+    if (n.opType === 'ReluGrad') pk = { value: maskOf.get(m)!, op: 0, lo: 0, hi: 0 };
+    else if (n.opType === 'ClipGrad') {
+      // The bounds as the reference runtime's ClipGrad reads them: inputs 2 and 3, else the min/max attributes.
+      const lo = n.inputs[2] ? scalar(values, n.inputs[2], -Infinity) : n.attrs.min ? attrFloat(n, 'min', -Infinity) : -Infinity;
+      const hi = n.inputs[3] ? scalar(values, n.inputs[3], Infinity) : n.attrs.max ? attrFloat(n, 'max', Infinity) : Infinity;
+      pk = { value: maskOf.get(m)!, op: 1, lo, hi };
+    } else throw new Error(`${n.opType} ${n.id} reads the bit-packed mask ${m}; only ReluGrad and ClipGrad can`);
+    const prev = out.get(m);
+    if (prev && (prev.op !== pk.op || prev.lo !== pk.lo || prev.hi !== pk.hi)) throw new Error(`the bit-packed mask ${m} is read by gradient operators with different predicates (${n.id})`);
+    out.set(m, pk);
+  }
+  return out;
+}
+
 export interface StepOptions {
   /**
    * Operators to run on the GPU when step.c is built with -DPE_CUDA: each becomes a call
@@ -108,7 +139,8 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
     if (!t) throw new Error(`the exporter has no shape for value "${v}"`);
     return t.dims;
   };
-  const dtypeOf = (v: string): string => values.get(v)?.dtype ?? 'float32';
+  const maskOf = new Map([...r.plan.masks].map(([v, m]) => [m, v]));
+  const dtypeOf = (v: string): string => (maskOf.has(v) ? 'uint8' : values.get(v)?.dtype ?? 'float32');
   const cType = (v: string): string => ({ float32: 'float', int64: 'int64_t', bool: 'uint8_t', uint8: 'uint8_t', int32: 'int32_t' } as Record<string, string>)[dtypeOf(v)] ?? 'float';
   const elemBytes = (v: string): number => ({ float32: 4, int64: 8, bool: 1, uint8: 1, int32: 4, float64: 8 } as Record<string, number>)[dtypeOf(v)] ?? 4;
   // Results no one reads go to the scratch buffer (sized to the largest of them).
@@ -142,7 +174,17 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
   };
 
   const convParams = (x: number[], w: number[], y: number[], node: Node): Conv2dParams => {
-    if (x.length !== 4) throw new Error(`${node.opType} ${node.id}: only 2-D convolutions are exported (input [${x}])`);
+    if (x.length === 3) {
+      // 1-D [N, C, L]: the 2-D kernels with H = 1 (one kernel row, no vertical stride, pad or dilation).
+      const a = convAttrs(node, 1);
+      const kernel = attrInts(node, 'kernel_shape') ?? w.slice(2);
+      const geo = convGeometry(x.slice(2), kernel, { ...a });
+      return {
+        N: x[0], C: x[1], H: 1, W: x[2], M: w[0], KH: 1, KW: kernel[0], OH: 1, OW: y[2],
+        sh: 1, sw: geo.strides[0], ph: 0, pw: geo.padsBegin[0], dh: 1, dw: geo.dilations[0], group: a.group,
+      };
+    }
+    if (x.length !== 4) throw new Error(`${node.opType} ${node.id}: only 1-D and 2-D convolutions are exported (input [${x}])`);
     const a = convAttrs(node, 2);
     const kernel = attrInts(node, 'kernel_shape') ?? w.slice(2);
     const geo = convGeometry(x.slice(2), kernel, { ...a });
@@ -155,6 +197,8 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
   const gpuNodes: Node[] = [];
   let prevOnGpu = false;
   const planStep = new Map(r.plan.steps.map((s) => [s.id, s]));
+  const packs = maskPacks(r, values);
+  let dropouts = 0;
   r.program.order.forEach((n, index) => {
     const [i0, i1, i2, i3, i4] = n.inputs;
     const o0 = n.outputs[0];
@@ -294,7 +338,9 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
           p1 = i3 ? scalar(values, i3, Infinity) : attrFloat(n, 'max', Infinity);
         } else if (op === 'LeakyReluGrad') p0 = attrFloat(n, 'alpha', 0.01);
         else if (op === 'HardSigmoidGrad') { p0 = attrFloat(n, 'alpha', 0.2); p1 = attrFloat(n, 'beta', 0.5); } else if (op === 'GeluGrad' && n.attrs.approximate) code = UNARY_GRAD_OPS.GeluTanhGrad;
-        emit(`pe_unary_grad(${code}, ${numel(dimsOf(i0))}, ${ptr(i0)}, ${ptr(i1)}, ${ptr(o0)}, ${cf(p0)}, ${cf(p1)});`);
+        const saved = planStep.get(n.id)?.inputs[1];
+        if (saved && maskOf.has(saved)) emit(`pe_unary_grad_bits(${numel(dimsOf(i0))}, ${ptr(i0)}, ${ptr(saved)}, ${ptr(o0)});`);
+        else emit(`pe_unary_grad(${code}, ${numel(dimsOf(i0))}, ${ptr(i0)}, ${ptr(i1)}, ${ptr(o0)}, ${cf(p0)}, ${cf(p1)});`);
         break;
       }
       case 'Sum': {
@@ -315,7 +361,12 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
       case 'Dropout': {
         const ratio = scalar(values, i1, attrFloat(n, 'ratio', 0.5));
         const training = i2 ? scalar(values, i2, 0) !== 0 : false;
-        if (training && ratio > 0) throw new Error(`Dropout ${n.id}: random dropout (ratio ${ratio}) in training mode is not exported; export with ratio 0`);
+        if (training && ratio > 0) {
+          // A fresh mask each step: the counter is the steps taken; the key tells this Dropout from the others.
+          const key = (BigInt(attrInt(n, 'seed', 0)) * 0x100000001b3n + BigInt(dropouts++)) & 0xffffffffffffffffn;
+          emit(`pe_dropout(${numel(dimsOf(i0))}, ${ptr(i0)}, ${cf(ratio)}, ${key}ull, pe_steps_taken, ${n.outputs[1] ? ptr(n.outputs[1], true) : 'NULL'}, ${ptr(o0)});`);
+          break;
+        }
         copyIfMoved(i0, o0);
         if (n.outputs[1]) emit(`memset(${ptr(n.outputs[1], true)}, 1, ${numel(dimsOf(i0))});`);
         break;
@@ -323,7 +374,7 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
       case 'DropoutGrad': {
         const ratio = scalar(values, i2, attrFloat(n, 'ratio', 0.5));
         const training = i3 ? scalar(values, i3, 0) !== 0 : false;
-        emit(`pe_dropout_grad(${numel(dimsOf(i0))}, ${ptr(i0)}, ${ptr(i1)}, ${cf(training && ratio < 1 ? 1 / (1 - ratio) : 1)}, ${ptr(o0)});`);
+        emit(`pe_dropout_grad(${numel(dimsOf(i0))}, ${ptr(i0)}, ${ptr(i1)}, ${training && ratio < 1 ? `1.0 / (1.0 - (double)${cf(ratio)})` : '1.0'}, ${ptr(o0)});`);
         break;
       }
       case 'Cast': {
@@ -450,11 +501,14 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
       case 'MaxPool': case 'MaxPoolGrad': case 'AveragePool': case 'AveragePoolGrad': {
         const xd = op === 'MaxPool' || op === 'AveragePool' ? dimsOf(i0) : dimsOf(o0);
         const yd = op === 'MaxPool' || op === 'AveragePool' ? dimsOf(o0) : dimsOf(i0);
-        if (xd.length !== 4) throw new Error(`${op} ${n.id}: only 2-D pooling is exported`);
+        if (xd.length !== 4 && xd.length !== 3) throw new Error(`${op} ${n.id}: only 1-D and 2-D pooling is exported (input [${xd}])`);
         const g = poolGeometry(n, xd.slice(2));
+        // 1-D [N, C, L] runs as 2-D with H = 1.
+        const at = (xs: number[], k: number, one: number): number => (xd.length === 3 ? (k === 0 ? one : xs[0]) : xs[k]);
         const p = pool2dInit({
-          planes: xd[0] * xd[1], H: xd[2], W: xd[3], KH: g.kernel[0], KW: g.kernel[1], OH: yd[2], OW: yd[3], sh: g.strides[0], sw: g.strides[1],
-          ph: g.padsBegin[0], pw: g.padsBegin[1], eh: g.padsEnd[0], ew: g.padsEnd[1], dh: g.dilations[0], dw: g.dilations[1],
+          planes: xd[0] * xd[1], H: xd.length === 3 ? 1 : xd[2], W: xd[xd.length - 1], KH: at(g.kernel, 0, 1), KW: at(g.kernel, 1, 1),
+          OH: xd.length === 3 ? 1 : yd[2], OW: yd[yd.length - 1], sh: at(g.strides, 0, 1), sw: at(g.strides, 1, 1),
+          ph: at(g.padsBegin, 0, 0), pw: at(g.padsBegin, 1, 0), eh: at(g.padsEnd, 0, 0), ew: at(g.padsEnd, 1, 0), dh: at(g.dilations, 0, 1), dw: at(g.dilations, 1, 1),
         });
         const inc = attrInt(n, 'count_include_pad', 0);
         const call = op === 'MaxPool' ? `pe_maxpool2d(&p, ${ptr(i0)}, ${ptr(o0)})`
@@ -463,26 +517,40 @@ export function emitStep(r: CompileResult, values: Map<string, Tensor>, opts: St
         emit(`{ static const pe_pool2d_t p = ${p}; ${call}; }`);
         break;
       }
-      case 'SGD': {
-        if (n.attrs.channels || n.attrs.slice) throw new Error(`SGD ${n.id}: a sliced (channel) update is not exported`);
-        const momentum = attrFloat(n, 'momentum', 0);
+      case 'SGD': case 'Adam': {
+        const pd = dimsOf(i0), gd = dimsOf(i1);
+        // A channel-sliced update: g (and the state) hold the first k channels of p along `channel_axis`.
+        let slice = '';
+        if (pd.length !== gd.length || pd.some((d, k) => d !== gd[k])) {
+          const a = normAxis(attrInt(n, 'channel_axis', 0), pd.length);
+          if (gd.length !== pd.length || gd.some((d, k) => (k === a ? d > pd[k] : d !== pd[k]))) throw new Error(`${op} ${n.id}: gradient [${gd}] is neither the parameter's shape [${pd}] nor its first channels along axis ${a}`);
+          const outer = numel(pd.slice(0, a)), inner = numel(pd.slice(a + 1));
+          if (outer > 1) slice = `${outer}, ${gd[a]}, ${pd[a]}, ${inner}, `;
+        }
+        const fn = `pe_${op.toLowerCase()}${slice ? '_sliced' : ''}(${slice || `${numel(gd)}, `}`;
         copyIfMoved(i0, o0);
-        if (momentum && n.outputs[1]) copyIfMoved(i2, n.outputs[1]);
-        const first = i3 ? `(${ptr(i3)}[0] == 0)` : '0';
-        const lrC = `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 0.01))})`;
-        emit(`pe_sgd(${numel(dimsOf(i1))}, ${ptr(o0)}, ${ptr(i1)}, ${momentum && n.outputs[1] ? ptr(n.outputs[1]) : 'NULL'}, ${lrC}, ${cf(momentum)}, ${cf(attrFloat(n, 'dampening', 0))}, ${cf(attrFloat(n, 'weight_decay', 0))}, ${attrInt(n, 'nesterov', 0)}, ${first});`);
-        break;
-      }
-      case 'Adam': {
-        copyIfMoved(i0, o0);
-        copyIfMoved(i2, n.outputs[1]);
-        copyIfMoved(i3, n.outputs[2]);
-        const lrC = `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 1e-3))})`;
-        emit(`pe_adam(${numel(dimsOf(i1))}, ${ptr(o0)}, ${ptr(i1)}, ${ptr(n.outputs[1])}, ${ptr(n.outputs[2])}, (long)${ptr(i4)}[0] + 1, ${lrC}, ${cf(attrFloat(n, 'beta1', 0.9))}, ${cf(attrFloat(n, 'beta2', 0.999))}, ${cf(attrFloat(n, 'epsilon', 1e-8))}, ${cf(attrFloat(n, 'weight_decay', 0))}, ${attrInt(n, 'decoupled', 0)});`);
+        if (op === 'SGD') {
+          const momentum = attrFloat(n, 'momentum', 0);
+          if (momentum && n.outputs[1]) copyIfMoved(i2, n.outputs[1]);
+          const first = i3 ? `(${ptr(i3)}[0] == 0)` : '0';
+          const lrC = `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 0.01))})`;
+          emit(`${fn}${ptr(o0)}, ${ptr(i1)}, ${momentum && n.outputs[1] ? ptr(n.outputs[1]) : 'NULL'}, ${lrC}, ${cf(momentum)}, ${cf(attrFloat(n, 'dampening', 0))}, ${cf(attrFloat(n, 'weight_decay', 0))}, ${attrInt(n, 'nesterov', 0)}, ${first});`);
+        } else {
+          copyIfMoved(i2, n.outputs[1]);
+          copyIfMoved(i3, n.outputs[2]);
+          const lrC = `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 1e-3))})`;
+          emit(`${fn}${ptr(o0)}, ${ptr(i1)}, ${ptr(n.outputs[1])}, ${ptr(n.outputs[2])}, (long)${ptr(i4)}[0] + 1, ${lrC}, ${cf(attrFloat(n, 'beta1', 0.9))}, ${cf(attrFloat(n, 'beta2', 0.999))}, ${cf(attrFloat(n, 'epsilon', 1e-8))}, ${cf(attrFloat(n, 'weight_decay', 0))}, ${attrInt(n, 'decoupled', 0)});`);
+        }
         break;
       }
       default:
         throw new Error(`the C exporter has no emitter for operator ${op} (node ${n.id})`);
+    }
+    // Masks this step saves for the backward: packed from the value while it is still whole.
+    for (const m of planStep.get(n.id)?.outputs.slice(n.outputs.length) ?? []) {
+      const pk = m ? packs.get(m) : undefined;
+      if (!pk) continue;
+      emit(`pe_mask_pack(${pk.op}, ${numel(dimsOf(pk.value))}, ${ptr(pk.value)}, ${cf(pk.lo)}, ${cf(pk.hi)}, ${ptr(m)});`);
     }
     if (onGpu) lines.push('#endif');
     void cpuFrom;
@@ -523,6 +591,8 @@ void pe_init(void) {}
 #endif
 float pe_lr = 0.0f;
 int pe_lr_set = 0;
+/* Steps taken by this process: the counter of the Dropout masks' generator. */
+static uint64_t pe_steps_taken = 0;
 const size_t pe_arena_bytes = ${r.plan.arenaBytes};
 const size_t pe_scratch_bytes = ${scratchFloatsTotal * 4};
 
@@ -531,6 +601,7 @@ ${lines.join('\n')}
   {
     const float loss = ((const float *)(pe_arena + ${loss.offset}))[0];
 ${tail.join('\n')}
+    pe_steps_taken++;
     return loss;
   }
 }

@@ -3,7 +3,8 @@
 // activations, and the activations' backward forms dx = dy·f'(saved), where `saved` is the forward
 // output (Relu, Sigmoid, Tanh) or input (the rest), as the training graph's gradient operators define.
 // Also Sum of same-shape tensors (gradient accumulation; broadcasting Sums fold through pe_binary Add),
-// Where, DropoutGrad and Cast.
+// Where, Dropout (training mode: a counter-based mask), DropoutGrad and Cast; the bit-packed ReLU/Clip masks (pack after the forward producer, and the
+// gradient read from the bits).
 
 import { broadcastDims, broadcastPlan } from '../../runtime/kernels/util';
 import type { CKernel } from './types';
@@ -130,9 +131,30 @@ void pe_where(int rank, const int *dims, const ptrdiff_t *cs, const ptrdiff_t *x
   }
 }
 
+/* Dropout in training mode from a counter-based generator (splitmix64 of key, call counter and element
+   index): element i is kept when its 24-bit uniform u satisfies u >= ratio, as the reference runtime's
+   rand() >= ratio, and scaled by 1/(1 − ratio). A new counter each step draws a new mask; the mask bytes
+   are kept for DropoutGrad (mask may be NULL when nothing reads it). */
+static inline uint64_t pe_mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+void pe_dropout(size_t n, const float *x, float ratio, uint64_t key, uint64_t counter, uint8_t *mask, float *y) {
+  const double scale = 1.0 / (1.0 - (double)ratio);
+  const uint64_t base = pe_mix64(key ^ pe_mix64(counter));
+  for (size_t i = 0; i < n; i++) {
+    const float u = (float)(pe_mix64(base + i) >> 40) * 0x1p-24f;
+    const int keep = u >= ratio;
+    if (mask) mask[i] = (uint8_t)keep;
+    y[i] = keep ? (float)((double)x[i] * scale) : 0.0f;
+  }
+}
+
 /* DropoutGrad: dx = dy · mask · scale (scale = 1/(1 − ratio) in training mode, 1 otherwise; mask NULL = all ones). */
-void pe_dropout_grad(size_t n, const float *dy, const uint8_t *mask, float scale, float *dx) {
-  for (size_t i = 0; i < n; i++) dx[i] = mask && !mask[i] ? 0.0f : dy[i] * scale;
+void pe_dropout_grad(size_t n, const float *dy, const uint8_t *mask, double scale, float *dx) {
+  for (size_t i = 0; i < n; i++) dx[i] = mask && !mask[i] ? 0.0f : (float)((double)dy[i] * scale);
 }
 
 /* Cast between float32 (0), int64 (1), int32 (2) and bool/uint8 (3); float to integer truncates, to bool tests != 0. */
@@ -152,6 +174,32 @@ void pe_cast(size_t n, int from, const void *src, int to, void *dst) {
       default: ((uint8_t *)dst)[i] = v != 0.0; break;
     }
   }
+}
+
+/* A saved value kept as one bit per element for its gradient operator: bit (i & 7) of byte (i >> 3) is 1
+   exactly where that operator passes dy through. op 0 (ReluGrad, x the forward output): x > 0;
+   op 1 (ClipGrad, x the forward input): lo <= x <= hi. A NaN never passes, as in the reference runtime. */
+void pe_mask_pack(int op, size_t n, const float *x, float lo, float hi, uint8_t *bits) {
+  const size_t full = n / 8;
+  #pragma omp parallel for schedule(static) if (n > PE_PAR_WORK)
+  for (size_t b = 0; b < full; b++) {
+    const float *xs = x + b * 8;
+    unsigned v = 0;
+    if (op == 0) for (int j = 0; j < 8; j++) v |= (unsigned)(xs[j] > 0.0f) << j;
+    else for (int j = 0; j < 8; j++) v |= (unsigned)(xs[j] >= lo && xs[j] <= hi) << j;
+    bits[b] = (uint8_t)v;
+  }
+  if (n % 8) {
+    unsigned v = 0;
+    for (size_t i = full * 8; i < n; i++) v |= (unsigned)(op == 0 ? x[i] > 0.0f : (x[i] >= lo && x[i] <= hi)) << (i & 7);
+    bits[full] = (uint8_t)v;
+  }
+}
+
+/* ReluGrad / ClipGrad from the packed mask: dx = dy where the bit is set, 0 elsewhere (dx may be dy). */
+void pe_unary_grad_bits(size_t n, const float *dy, const uint8_t *bits, float *dx) {
+  #pragma omp parallel for schedule(static) if (n > PE_PAR_WORK)
+  for (size_t i = 0; i < n; i++) dx[i] = (bits[i >> 3] >> (i & 7)) & 1u ? dy[i] : 0.0f;
 }
 
 /* dx = dy · f'(s): s is the forward output for Relu/Sigmoid/Tanh, the forward input otherwise. */

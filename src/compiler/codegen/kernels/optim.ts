@@ -1,7 +1,9 @@
 // Optimizer updates for the emitted C, in place on the parameter and its state, with torch.optim's
-// semantics (as the reference runtime's SGD / Adam operators). A sparse 'channels' update passes only the
-// first k output channels: in ONNX layout [M, ...] they are the first n = k·(size / M) elements, so the
-// kernels take a length and the caller passes that prefix. Arithmetic in double, as the runtime's.
+// semantics (as the reference runtime's SGD / Adam operators). A sparse 'channels' update (the update
+// node's `channel_axis`) touches only the first k channels along that axis: the parameter viewed as
+// [outer, c, inner], the gradient and the state as [outer, k, inner]. On axis 0 that is a prefix of the
+// parameter, so the kernels take a length; the _sliced forms run it once per outer block (a Gemm weight
+// [K, N] slices its columns, axis 1). Arithmetic in double, as the runtime's.
 
 import type { CKernel } from './types';
 
@@ -38,6 +40,19 @@ void pe_adam(size_t n, float *p, const float *g, float *m, float *v, long t, flo
     m[i] = (float)mi; v[i] = (float)vi;
     p[i] = (float)(pi - (step * mi) / (sqrt(vi) / bc2s + (double)eps));
   }
+}
+
+/* The channel-sliced forms: p is [outer, c, inner]; g, buf / m, v are [outer, k, inner]. */
+void pe_sgd_sliced(int outer, int k, int c, int inner, float *p, const float *g, float *buf, float lr, float momentum, float dampening, float wd, int nesterov, int first) {
+  const size_t run = (size_t)k * inner;
+  for (int o = 0; o < outer; o++)
+    pe_sgd(run, p + (size_t)o * c * inner, g + o * run, buf ? buf + o * run : NULL, lr, momentum, dampening, wd, nesterov, first);
+}
+
+void pe_adam_sliced(int outer, int k, int c, int inner, float *p, const float *g, float *m, float *v, long t, float lr, float beta1, float beta2, float eps, float wd, int decoupled) {
+  const size_t run = (size_t)k * inner;
+  for (int o = 0; o < outer; o++)
+    pe_adam(run, p + (size_t)o * c * inner, g + o * run, m + o * run, v + o * run, t, lr, beta1, beta2, eps, wd, decoupled);
 }
 `,
 };
