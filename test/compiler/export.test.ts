@@ -17,6 +17,7 @@ import { exportTraining, type ExportResult, type ExportTarget } from '../../src/
 import { loadModel } from '../../src/compiler/loadModel';
 import { compile } from '../../src/compiler/compile';
 import { TrainingSession } from '../../src/compiler/train/session';
+import { initializerTensor } from '../../src/compiler/runtime/execute';
 import { paramFileName, readBatch, readTensorFile } from '../../src/compiler/train/data';
 import { findToolchain } from '../../src/compiler/codegen/toolchains';
 
@@ -200,7 +201,9 @@ for (const model of MODELS) {
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const [k, t] of batch) feeds[k] = new ort.Tensor(t.dtype === 'int64' ? 'int64' : 'float32', t.data as Float32Array, t.dims);
       for (const [k, t] of session.params) feeds[k] = new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims);
-      assert.deepEqual(new Set(step.graph.inputs), new Set(Object.keys(feeds)), 'inputs: batch, labels and trainable parameters');
+      const stats = [...tg.bufferUpdates.keys()];
+      for (const b of stats) { const t = initializerTensor(tg.graph, b)!; feeds[b] = new ort.Tensor('float32', (t.data as Float32Array).slice(), t.dims); }
+      assert.deepEqual(new Set(step.graph.inputs), new Set(Object.keys(feeds)), 'inputs: batch, labels, trainable parameters and the running statistics of train-mode BatchNorms');
       // Graph optimizations off: with them, ONNX Runtime pre-packs and fuses the frozen (constant) convolutions of the
       // sparse MobileNetV2 step, which rounds one BatchNorm output of features.10 (2e-6 from ReLU6's 0) to the other
       // side, flipping one mask bit of 10,368 and moving the upstream bias gradients by 20x the fixtures' tolerance.
@@ -211,7 +214,8 @@ for (const model of MODELS) {
       const loss = Number(out[tg.loss.loss].data[0]);
       assert.ok(rel(loss, L.loss) <= 1e-5, `ONNX Runtime's loss ${loss}, PyTorch ${L.loss}`);
       let worst = 0, where = '-';
-      for (const [p, want] of session.params) {
+      assert.equal(session.buffers.size, stats.length);
+      for (const [p, want] of [...session.params, ...session.buffers]) {
         const got = out[`${p}.updated`].data as Float32Array, b = want.data as Float32Array;
         let scale = 0, diff = 0;
         for (let i = 0; i < b.length; i++) { scale = Math.max(scale, Math.abs(b[i])); diff = Math.max(diff, Math.abs(got[i] - b[i])); }
@@ -230,7 +234,7 @@ for (const model of MODELS) {
         for (let i = 0; i < ref.length; i++) { scale = Math.max(scale, Math.abs(ref[i])); diff = Math.max(diff, Math.abs((p0[i] - p1[i]) / 0.01 - ref[i])); }
         worstGrad = Math.max(worstGrad, diff / (1e-4 + (zero.has(p) ? 0 : 1e-3 * scale)));
       }
-      console.log(`  ONNX ${model} ${scheme}: ${step.graph.nodes.length} nodes, loss ${loss}, ${session.params.size} parameters, worst ${worst.toExponential(2)} (${where}) against the reference runtime, gradients at ${worstGrad.toFixed(3)} of PyTorch's tolerance`);
+      console.log(`  ONNX ${model} ${scheme}: ${step.graph.nodes.length} nodes, loss ${loss}, ${session.params.size} parameters, ${stats.length} running statistics, worst ${worst.toExponential(2)} (${where}) against the reference runtime, gradients at ${worstGrad.toFixed(3)} of PyTorch's tolerance`);
       assert.ok(worstGrad <= 1, `implied gradients differ from PyTorch's by ${worstGrad.toFixed(2)}× the fixtures' tolerance`);
       const tol = 1e-5;
       assert.ok(worst <= tol, `updated ${where} differs from the reference runtime by ${worst.toExponential(2)}`);

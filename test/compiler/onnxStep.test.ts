@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { loadModel, type LoadedModel } from '../../src/compiler/loadModel';
 import { compile } from '../../src/compiler/compile';
 import { exportOnnxStep, onnxStepModel, updatedName } from '../../src/compiler/export/onnxStep';
-import { execute } from '../../src/compiler/runtime/execute';
+import { execute, initializerTensor } from '../../src/compiler/runtime/execute';
 import { stepValues } from '../../src/compiler/export/exportTraining';
 import { TrainingSession } from '../../src/compiler/train/session';
 import { readBatch } from '../../src/compiler/train/data';
@@ -158,11 +158,13 @@ async function compare(loaded: LoadedModel, batch: (tg: TrainingSession['tg']) =
 
   const feeds = batch(tg);
   const session = new TrainingSession(tg);
-  const reference = (): Map<string, Tensor> => new Map([...session.params, ...session.state]);
+  // Running statistics start at the model's own values (the session holds them from its first step on).
+  const stats = (): Map<string, Tensor> => new Map([...tg.bufferUpdates.keys()].map((b) => [b, session.buffers.get(b) ?? initializerTensor(tg.graph, b)!]));
+  const reference = (): Map<string, Tensor> => new Map([...session.params, ...session.state, ...stats()]);
   const forward = (): Map<string, Tensor> => execute(tg.graph, new Map([...feeds, ...session.state]), { outputs: gates.map((g) => g.value), overrides: new Map([...session.params, ...session.buffers]), opsets: tg.opsets });
   const carried = new Map<string, OrtTensor>([...reference()].map(([k, t]) => [k, toOrt(t)]));
   const ortFeeds = (state: Map<string, OrtTensor>): Record<string, OrtTensor> => Object.fromEntries([...[...feeds].map(([k, t]): [string, OrtTensor] => [k, toOrt(t)]), ...state]);
-  assert.deepEqual(new Set(step.graph.inputs), new Set(Object.keys(ortFeeds(carried))), `${key}: inputs are the batch, the trainable parameters and the optimizer state`);
+  assert.deepEqual(new Set(step.graph.inputs), new Set(Object.keys(ortFeeds(carried))), `${key}: inputs are the batch, the trainable parameters, the optimizer state and the running statistics`);
   const stateNames = new Set(tg.state.map((x) => x.name));
   const diff = (got: OrtTensor, want: Tensor, k: string): number => {
     assert.deepEqual(got.dims, want.dims, `${key}: ${k} keeps its shape`);

@@ -1,7 +1,9 @@
 // The training step as one ONNX model with standard operators only, so any ONNX runtime (ONNX Runtime on
-// a Jetson or a Pi) can run it. Inputs: the batch, the trainable parameters and the optimizer state
-// (momentum buffers, Adam moments, the int64 step count); outputs: the loss and their updated values
-// (named `<param>.updated`, `<state>.updated`). Frozen weights and the folded prologue are initializers.
+// a Jetson or a Pi) can run it. Inputs: the batch, the trainable parameters, the optimizer state
+// (momentum buffers, Adam moments, the int64 step count) and the BatchNorm running statistics that
+// train-mode BatchNorms update; outputs: the loss and their updated values (named `<param>.updated`,
+// `<state>.updated`, `<buffer>.updated`), so a device loop that feeds them back also keeps the statistics
+// an evaluation needs. Frozen weights and the folded prologue are initializers.
 // The compiler's own operators (domain 'pockengine', runtime/grad/OPS.md) are decomposed into standard
 // ONNX, one family per file under onnxLowering/:
 //   conv.ts      ConvGradInput -> ConvTranspose; ConvGradWeight -> one grouped Conv (any group, sparse
@@ -171,8 +173,9 @@ export function onnxStepModel(r: CompileResult, values: Map<string, Tensor>): Mo
   for (const n of r.program.order) lower(e, n);
   const { nodes, inits } = e;
   let uid = 0;
-  // Graph inputs: batch, trainable parameters, optimizer state; initializers: everything else it reads.
-  const inputs = [...tg.dataInputs, ...tg.updated.keys(), ...tg.state.map((s) => s.name)];
+  // Graph inputs: batch, trainable parameters, optimizer state, running statistics; initializers: the rest.
+  const carried: [string, string][] = [...tg.updated, ...tg.state.map((s): [string, string] => [s.name, s.next]), ...tg.bufferUpdates];
+  const inputs = [...tg.dataInputs, ...carried.map(([v]) => v)];
   const inputSet = new Set(inputs);
   const produced = new Set(nodes.flatMap((x) => x.outputs));
   for (const x of nodes) for (const v of x.inputs) {
@@ -181,9 +184,9 @@ export function onnxStepModel(r: CompileResult, values: Map<string, Tensor>): Mo
     if (!t) throw new ModelError(`the ONNX step reads "${v}", which has no value`);
     inits.set(v, t);
   }
-  // Outputs: loss, then updated parameters and state under their own names.
+  // Outputs: loss, then updated parameters, state and statistics under their own names.
   const outputs = [tg.loss.loss];
-  for (const [p, v] of [...tg.updated, ...tg.state.map((s): [string, string] => [s.name, s.next])]) {
+  for (const [p, v] of carried) {
     const name = updatedName(p);
     nodes.push({ id: `pe_onnx/out_${uid++}`, name: '', opType: 'Identity', domain: '', inputs: [v], outputs: [name], attrs: {}, layer: '' });
     outputs.push(name);
@@ -192,14 +195,14 @@ export function onnxStepModel(r: CompileResult, values: Map<string, Tensor>): Mo
   const typeOf = (v: string, t: Tensor | undefined): Value => ({ name: v, type: t ? { dtype: t.dtype, shape: t.dims.slice() } : null });
   for (const v of inputs) valuesMap.set(v, typeOf(v, values.get(v)));
   valuesMap.set(tg.loss.loss, typeOf(tg.loss.loss, values.get(tg.loss.loss)));
-  for (const [p] of [...tg.updated, ...tg.state.map((s): [string, string] => [s.name, s.next])]) valuesMap.set(updatedName(p), typeOf(updatedName(p), values.get(p)));
+  for (const [p] of carried) valuesMap.set(updatedName(p), typeOf(updatedName(p), values.get(p)));
   const graph: Graph = {
     name: `${g.name || 'model'}_training_step`, nodes, values: valuesMap, inputs, outputs,
     initializers: new Map([...inits].map(([k, t]) => [k, tensorToInitializer(k, t)])),
   };
   return {
     path: '', irVersion: 8, opsets: { '': e.opset }, producerName: 'pockengine export', producerVersion: '1', modelVersion: 1,
-    docString: 'one training step: inputs batch, trainable parameters, optimizer state; outputs loss and updated values (<name>.updated)', metadata: {},
+    docString: 'one training step: inputs batch, trainable parameters, optimizer state, BatchNorm running statistics; outputs loss and updated values (<name>.updated)', metadata: {},
     graph, warnings: [],
   };
 }
