@@ -16,6 +16,8 @@ export type { GraphCounts, LinkedItem, PrunedOverlay, TrainingGraphId } from './
 export type { GroupDetails, ModelSummary, NodeDetails, SearchMatch, TensorInfo, ViewEdge, ViewItem, VisibleGraph } from './compiler/view/types';
 import type { PlanData } from './compiler/view/planView';
 export type { PlanData, PlanStepRow, PlanTensorRow, PlanUnit } from './compiler/view/planView';
+import type { GraphUnitOverlay } from './compiler/view/planView';
+export type { GraphUnitOverlay, UnitLegendRow, UnitShare } from './compiler/view/planView';
 
 export const enum MessageType {
   // webview -> host
@@ -38,6 +40,8 @@ export const enum MessageType {
   SetDevice = 'setDevice',
   /** Notification: put an operator or a layer on a unit ('' clears the override); the plan recompiles. */
   SetBackendOverride = 'setBackendOverride',
+  /** Request: a training graph's operators and boxes coloured by unit under the current plan (compiles it on first ask). */
+  GetUnitOverlay = 'getUnitOverlay',
 
   // host -> webview
   Init = 'init',
@@ -87,9 +91,11 @@ export interface SetLayerUpdateMessage { type: MessageType.SetLayerUpdate; layer
 
 export interface GetPlanRequest { type: MessageType.GetPlan }
 export interface SetDeviceMessage { type: MessageType.SetDevice; device: string }
+/** The graph view asks again after every PlanUpdate (device, overrides or scheme changed). */
+export interface GetUnitOverlayRequest { type: MessageType.GetUnitOverlay; graph: TrainingGraphId }
 export interface SetBackendOverrideMessage { type: MessageType.SetBackendOverride; kind: 'op' | 'layer'; target: string; unit: string }
 
-export type FromWebviewMessage = GetPlanRequest | SetDeviceMessage | SetBackendOverrideMessage | ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | SelectedMessage | WebviewErrorMessage | SetLayerUpdateMessage | ExportRequestedMessage;
+export type FromWebviewMessage = GetUnitOverlayRequest | GetPlanRequest | SetDeviceMessage | SetBackendOverrideMessage | ReadyMessage | GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | SelectedMessage | WebviewErrorMessage | SetLayerUpdateMessage | ExportRequestedMessage;
 
 // ---- host -> webview ----
 
@@ -145,8 +151,9 @@ export interface ReplyTypes {
   [MessageType.Search]: SearchReply;
   [MessageType.Locate]: { id: string; path: string[] } | null;
   [MessageType.GetPlan]: PlanReply;
+  [MessageType.GetUnitOverlay]: UnitOverlayReply;
 }
-export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | GetPlanRequest;
+export type RequestMessage = GetViewRequest | GetDetailsRequest | SearchRequest | LocateRequest | GetPlanRequest | GetUnitOverlayRequest;
 export type RequestType = keyof ReplyTypes;
 export type ReplyOf<T extends RequestType> = ReplyTypes[T];
 
@@ -160,6 +167,8 @@ export interface ReplyMessage<T extends RequestType = RequestType> {
 
 /** The plan, or why there is none (the step or the plan did not compile). */
 export type PlanReply = { plan: PlanData } | { error: string };
+/** A graph's unit overlay, or why there is none (the plan did not compile). */
+export type UnitOverlayReply = { overlay: GraphUnitOverlay } | { error: string };
 export type PlanUpdateMessage = { type: MessageType.PlanUpdate } & PlanReply;
 
 export type ToWebviewMessage = PlanUpdateMessage | InitMessage | LoadErrorMessage | RevealMessage | CommandMessage | ReplyMessage | TrainingUpdateMessage | LinkedMessage;

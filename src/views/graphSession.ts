@@ -15,7 +15,8 @@ import { TrainingState } from './trainingState';
 import { schemePathFor } from './schemeDocument';
 import { planSettings, withOverride } from './planSettings';
 import { isProfileName } from '../compiler/backends/profiles';
-import type { PlanReply } from '../protocol';
+import type { PlanData, PlanReply, UnitOverlayReply } from '../protocol';
+import { graphUnitOverlay } from '../compiler/view/planView';
 
 export type ModelSource = { loaded: LoadedModel } | { error: string };
 
@@ -138,6 +139,20 @@ export class GraphSession {
     }
   }
 
+  /** A training graph's operators and boxes by unit, under the plan the plan views show. */
+  unitOverlayReply(graph: GraphId): UnitOverlayReply {
+    if (!isTrainingGraph(graph)) return { error: `the ${String(graph)} graph has no unit overlay (only the training step's graphs run on a device)` };
+    if (!this.training) return { error: this.trainingError ?? 'the training step is not available' };
+    // The plan alone (not planReply): colouring a graph needs no comparison plans.
+    let plan: PlanData;
+    try {
+      plan = this.training.plan().data;
+    } catch (e) {
+      return { error: `the plan of the training step did not compile: ${(e as Error).message}` };
+    }
+    return { overlay: graphUnitOverlay(plan, this.training.views.models[graph].index, graph) };
+  }
+
   /** Sends the recompiled plan to a webview that has shown a plan view (the others compile it when asked). */
   private sendPlan(compare = false): void {
     if (!this.planWanted || !this.training || this.disposed) return;
@@ -195,6 +210,8 @@ export class GraphSession {
         }
         return;
       case MessageType.GetPlan:
+      case MessageType.GetUnitOverlay:
+        // Either one follows every recompile from then on (the graph view asks for its overlay again).
         this.planWanted = true;
         this.reply(env.messageId, msg);
         return;
@@ -231,6 +248,7 @@ export class GraphSession {
 
   private answer(req: RequestMessage): ReplyMessage['result'] {
     if (req.type === MessageType.GetPlan) return this.planReply();
+    if (req.type === MessageType.GetUnitOverlay) return this.unitOverlayReply(req.graph);
     const vm = this.modelFor(req.graph);
     const t = this.training;
     switch (req.type) {

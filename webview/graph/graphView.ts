@@ -5,10 +5,14 @@
 //
 // For tests from outside (browser test, code-server e2e): #graph carries data-state ("loading", "layout",
 // "ready", "error") and data-node-count / data-edge-count after each render.
+//
+// Training graphs can be coloured by the unit that runs each operator (units.ts): always in the Backends
+// tab's graph, behind the toolbar's "Units" toggle in the others. The colours follow every recompile of the
+// plan (device picker, overrides, scheme) as a restyle: the layout stays.
 
 import {
   MessageType, EXPORT_REQUESTED, type GraphId, type InitMessage, type LinkedItem, type ModelSummary, type SearchMatch, type TrainingGraphId,
-  type TrainingInfo, type VisibleGraph,
+  type TrainingInfo, type ViewItem, type VisibleGraph,
 } from '../../src/protocol';
 import type { Host } from '../host';
 import type { TabView } from '../tabView';
@@ -18,12 +22,21 @@ import { DetailsPanel } from './details';
 import { formatCount } from '../ui/dom';
 import { LayoutCancelled, LayoutEngine } from './layout';
 import { GraphRenderer } from './renderer';
-import { onThemeChange, readPalette } from './theme';
+import { onThemeChange, readPalette, type Palette } from './theme';
+import { UnitOverlayView } from './units';
 
 interface SavedState {
   expanded: string[];
   selected: string | null;
   hidePruned?: boolean;
+  units?: boolean;
+}
+
+export interface GraphViewOptions {
+  /** Names this view's element ids and saved state (default: the graph id); two views of one graph need two keys. */
+  key?: string;
+  /** Colour operators by unit: 'always' (the Backends tab) or 'toggle' (a toolbar button: the training graphs' default). */
+  units?: 'always' | 'toggle';
 }
 
 const GRAPH_TITLES: Record<GraphId, string> = { model: 'Model', forward: 'Forward', backward: 'Backward', optimizer: 'Optimizer', step: 'Whole step' };
@@ -55,10 +68,17 @@ export class GraphView implements TabView {
   private hidePrunedOn = false;
   private readonly countsEl: HTMLElement;
   private readonly hideBtn: HTMLElement | null = null;
+  private readonly key: string;
+  private palette: Palette = readPalette();
+  private readonly units: UnitOverlayView | null = null;
+  private unitsOn = false;
+  private readonly unitsBtn: HTMLElement | null = null;
+  private itemById = new Map<string, ViewItem>();
 
-  constructor(private readonly host: Host, private readonly graph: GraphId) {
-    // The Model tab keeps the plain ids (#graph, #details, ...); training tabs suffix theirs (#graph-backward).
-    const id = (base: string): string => (graph === 'model' ? base : `${base}-${graph}`);
+  constructor(private readonly host: Host, private readonly graph: GraphId, opts: GraphViewOptions = {}) {
+    this.key = opts.key ?? graph;
+    // The Model tab keeps the plain ids (#graph, #details, ...); other views suffix theirs (#graph-backward).
+    const id = (base: string): string => (this.key === 'model' ? base : `${base}-${this.key}`);
     this.graphEl = h('div', { class: 'graph-canvas', attrs: { id: id('graph'), 'data-graph': graph, 'data-state': 'loading', 'data-node-count': '0', role: 'img', 'aria-label': `${GRAPH_TITLES[graph]} graph` } });
     const detailsEl = h('aside', { class: 'details', attrs: { id: id('details'), 'aria-live': 'polite' } });
     this.details = new DetailsPanel(detailsEl, {
@@ -72,6 +92,19 @@ export class GraphView implements TabView {
         title: 'Hide the backward and optimizer nodes the scheme prunes (greyed when shown)', id: id('btn-hide-pruned'),
         onClick: () => void this.setHidePruned(!this.hidePrunedOn),
       });
+    }
+
+    // Training graphs run on a device: they offer the colouring (the Backends tab's graph always shows it).
+    const unitsMode = graph === 'model' ? undefined : opts.units ?? 'toggle';
+    if (unitsMode) {
+      this.units = new UnitOverlayView(host, graph as TrainingGraphId, this.graphEl, id('unit-legend'));
+      this.unitsOn = unitsMode === 'always';
+      if (unitsMode === 'toggle') {
+        this.unitsBtn = button('Units', {
+          title: 'Colour the operators by the unit (CPU, GPU, ...) that runs them on the selected device', id: id('btn-units'),
+          onClick: () => void this.setUnits(!this.unitsOn),
+        });
+      }
     }
 
     const search = textField({ placeholder: 'Search name or op type', id: id('search'), onEnter: (q) => void this.search(q) });
@@ -94,6 +127,7 @@ export class GraphView implements TabView {
       h('span', { class: 'sep' }),
       search, this.results.el, this.searchStatus,
       ...(this.hideBtn ? [h('span', { class: 'sep' }), this.hideBtn] : []),
+      ...(this.unitsBtn ? [this.unitsBtn] : []),
       h('span', { class: 'grow' }),
       this.countsEl,
       this.progressEl,
@@ -102,17 +136,29 @@ export class GraphView implements TabView {
     );
     this.el = h('div', { class: 'graph-view' }, toolbar, h('div', { class: 'graph-main' }, this.graphEl, detailsEl));
 
-    this.renderer = new GraphRenderer(this.graphEl, readPalette(), {
+    this.renderer = new GraphRenderer(this.graphEl, this.palette, {
       onSelect: (id) => void this.select(id),
       onToggle: (id) => (this.expanded.includes(id) ? this.collapse(id) : this.expand(id)),
+      onHover: (id, at) => this.hover(id, at),
     });
+    if (this.units) {
+      this.graphEl.append(this.units.legend, this.units.tip);
+      // Cytoscape sends no mouseout when the pointer leaves the canvas from inside a box.
+      this.graphEl.addEventListener('mouseleave', () => this.units?.hideTip());
+      // The plan was recompiled (device, overrides, scheme): recolour what is drawn.
+      host.on(MessageType.PlanUpdate, () => {
+        if (this.unitsOn) void this.loadUnits();
+      });
+    }
     this.engine = new LayoutEngine((item) => this.renderer.leafSize(item));
     // Escape stops a running layout, like the Cancel button.
     window.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.graphEl.dataset.state === 'layout') this.cancelled = true;
     });
     onThemeChange(() => {
-      this.renderer.setPalette(readPalette());
+      this.palette = readPalette();
+      this.renderer.setPalette(this.palette);
+      if (this.unitsOn && this.units?.overlay) this.units.renderLegend(this.palette);
       if (this.view) void this.redraw();
     });
     this.updateButtons();
@@ -129,6 +175,10 @@ export class GraphView implements TabView {
     this.details.showSummary(summary, this.graph === 'model' ? null : this.training);
     const saved = this.savedState();
     this.hidePrunedOn = !!saved?.hidePruned;
+    if (this.unitsBtn && saved?.units) this.unitsOn = true;
+    this.unitsBtn?.setAttribute('appearance', this.unitsOn ? 'primary' : 'secondary');
+    // The overlay is asked for beside the first layout; whichever arrives last paints.
+    if (this.unitsOn) void this.loadUnits();
     this.hideBtn?.setAttribute('appearance', this.hidePrunedOn ? 'primary' : 'secondary');
     if (saved?.expanded?.length || this.graph !== 'model' || this.hidePrunedOn) {
       // Training tabs ask for their own collapsed view (Init carries the Model tab's).
@@ -142,14 +192,14 @@ export class GraphView implements TabView {
   /** Per-tab state inside the webview's one saved state (the Model tab keeps the top-level fields). */
   private savedState(): SavedState | undefined {
     const all = this.host.getState<SavedState & { tabs?: Record<string, SavedState> }>();
-    return this.graph === 'model' ? all : all?.tabs?.[this.graph];
+    return this.key === 'model' ? all : all?.tabs?.[this.key];
   }
 
   private saveState(): void {
-    const mine: SavedState = { expanded: this.expanded, selected: this.selected, hidePruned: this.hidePrunedOn };
+    const mine: SavedState = { expanded: this.expanded, selected: this.selected, hidePruned: this.hidePrunedOn, ...(this.unitsBtn ? { units: this.unitsOn } : {}) };
     const all = this.host.getState<SavedState & { tabs?: Record<string, SavedState> }>() ?? { expanded: [], selected: null };
-    if (this.graph === 'model') this.host.setState({ ...all, ...mine });
-    else this.host.setState({ ...all, tabs: { ...all.tabs, [this.graph]: mine } });
+    if (this.key === 'model') this.host.setState({ ...all, ...mine });
+    else this.host.setState({ ...all, tabs: { ...all.tabs, [this.key]: mine } });
   }
 
   /** The scheme changed and the step was recompiled: restyle (or, if this tab's nodes changed, refetch) in place. */
@@ -218,6 +268,48 @@ export class GraphView implements TabView {
       }
     }
     this.renderer.setLinked([...ids].filter((i) => i !== this.selected));
+    this.paintUnits();
+  }
+
+  /** Turns "colour by unit" on (asking the host for the overlay of the current plan) or off. */
+  private async setUnits(on: boolean): Promise<void> {
+    if (!this.units) return;
+    this.unitsOn = on;
+    this.unitsBtn?.setAttribute('appearance', on ? 'primary' : 'secondary');
+    this.saveState();
+    if (on) await this.loadUnits();
+    else {
+      this.units.hideLegend();
+      this.renderer.setUnits(null);
+    }
+  }
+
+  private async loadUnits(): Promise<void> {
+    if (!this.units || !(await this.units.load()) || !this.unitsOn) return;
+    this.units.hideTip(); // it names the previous plan's unit and time
+    this.units.renderLegend(this.palette);
+    this.paintUnits();
+  }
+
+  private paintUnits(): void {
+    if (!this.units || !this.unitsOn || !this.units.overlay || !this.view) return;
+    this.renderer.setUnits(this.units.paint(this.palette));
+    this.graphEl.dataset.unitPaintedVersion = String(this.units.overlay.planVersion);
+  }
+
+  private hover(id: string | null, at: { x: number; y: number } | null): void {
+    if (!this.units || !this.unitsOn) return;
+    const item = id ? this.itemById.get(id) : undefined;
+    const lines = item && at ? this.units.tipLines(item.id, item.kind === 'op' ? `${item.label} ${item.sublabel}` : item.label) : null;
+    if (lines && at) this.units.showTip(lines, at);
+    else this.units.hideTip();
+  }
+
+  /** Highlights the box that shows an operator (itself, or the closed layer it is in), e.g. from a schedule strip. */
+  hoverNode(nodeId: string | null): void {
+    if (!this.view || !this.units) return;
+    const drawn = new Set(this.view.items.map((i) => i.id));
+    this.renderer.setHovered(nodeId === null ? null : this.units.shownBox(nodeId, drawn, new Set(this.expanded)));
   }
 
   expand(id: string): void {
@@ -275,6 +367,7 @@ export class GraphView implements TabView {
       this.graphEl.dataset.drawMs = String(Math.round(performance.now() - t1));
       this.graphEl.dataset.laidOutGroups = String(result.laidOut);
       this.view = view;
+      this.itemById = new Map(view.items.map((i) => [i.id, i]));
       this.expanded = view.expanded;
       this.saveState();
       this.applyOverlays();

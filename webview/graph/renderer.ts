@@ -7,10 +7,19 @@ import type { ViewItem, VisibleGraph } from '../../src/protocol';
 import { GROUP_PAD, type LayoutResult, type Point, type Size } from './layout';
 import { opCategory, type Palette } from './theme';
 
+/** What setUnits colours: per operator item its unit's colour; per collapsed group box its mix of units. */
+export interface UnitPaint {
+  ops: Map<string, { unit: string; color: string }>;
+  /** Group item id -> units inside with their colours and operator counts (largest first). */
+  groups: Map<string, { unit: string; color: string; ops: number }[]>;
+}
+
 export interface RendererEvents {
   onSelect(id: string | null): void;
   /** Double-click on a group: open or close it. */
   onToggle(id: string): void;
+  /** The pointer entered a box (its position in the canvas, CSS pixels) or left it (null). */
+  onHover?(id: string | null, at: { x: number; y: number } | null): void;
 }
 
 const FONT_SIZE = 11;
@@ -40,6 +49,10 @@ export class GraphRenderer {
     this.cy.on('tap', (e) => {
       if (e.target === this.cy) events.onSelect(null);
     });
+    // mousemove too: the tooltip follows the pointer, and comes back on a box re-entered from outside the canvas.
+    this.cy.on('mouseover mousemove', 'node', (e) => events.onHover?.(e.target.id(), e.renderedPosition ?? null));
+    this.cy.on('mouseout', 'node', () => events.onHover?.(null, null));
+    this.cy.on('viewport', () => events.onHover?.(null, null));
     this.cy.on('dbltap', 'node', (e) => {
       const kind = e.target.data('kind');
       if (kind === 'group') events.onToggle(e.target.id());
@@ -116,6 +129,8 @@ export class GraphRenderer {
     for (const id of selected) this.cy.getElementById(id).select();
     this.container.dataset.nodeCount = String(this.cy.nodes().length);
     this.container.dataset.edgeCount = String(this.cy.edges().length);
+    // Counts layouts drawn, so a test can tell a restyle (device change) from a redraw.
+    this.container.dataset.draws = String(Number(this.container.dataset.draws ?? 0) + 1);
   }
 
   select(id: string | null): void {
@@ -154,6 +169,65 @@ export class GraphRenderer {
       });
     });
     this.container.dataset.prunedCount = String(n);
+  }
+
+  /**
+   * Colours operators by the unit that runs them and gives each closed group box a bar of its mix of units
+   * (widths by operator count); operators the plan does not run are drawn muted. Null: back to op families.
+   * Restyles in place: no layout. A painted node has the class `unit-<id>` and data `unit` (a group: its
+   * largest unit) and `unitMix` ("cpu:12,gpu:3"), which the tests read.
+   */
+  setUnits(paint: UnitPaint | null): void {
+    let painted = 0;
+    this.cy.batch(() => {
+      this.cy.nodes().forEach((node) => {
+        const prev = node.data('unit') as string | undefined;
+        if (prev) node.removeClass(`unit-${prev}`);
+        node.removeClass('unit unit-none unit-mix');
+        node.removeData('unit unitColor unitMix');
+        node.removeStyle();
+      });
+      if (!paint) return;
+      this.cy.nodes().forEach((node) => {
+        const id = node.id();
+        const kind = node.data('kind');
+        if (kind === 'op') {
+          const u = paint.ops.get(id);
+          if (!u) return void node.addClass('unit-none');
+          node.data({ unit: u.unit, unitColor: u.color });
+          node.addClass(`unit unit-${u.unit}`);
+          painted++;
+        } else if (kind === 'group' && !node.hasClass('open')) {
+          const mix = paint.groups.get(id);
+          if (!mix?.length) return void node.addClass('unit-none');
+          node.data({ unit: mix[0].unit, unitColor: mix[0].color, unitMix: mix.map((m) => `${m.unit}:${m.ops}`).join(',') });
+          node.addClass(`unit unit-mix unit-${mix[0].unit}`);
+          // A hard-edged gradient: one band per unit, as wide as its share of the box's operators.
+          const total = mix.reduce((a, m) => a + m.ops, 0);
+          const colors: string[] = [];
+          const stops: number[] = [];
+          let at = 0;
+          for (const m of mix) {
+            const next = at + (m.ops / total) * 100;
+            colors.push(m.color, m.color);
+            stops.push(at, next);
+            at = next;
+          }
+          node.style({
+            'background-fill': 'linear-gradient', 'background-gradient-direction': 'to-right',
+            'background-gradient-stop-colors': colors, 'background-gradient-stop-positions': stops.map((x) => `${x.toFixed(2)}%`),
+          });
+        }
+      });
+    });
+    this.container.dataset.unitPainted = String(painted);
+  }
+
+  /** Marks one item (a schedule-strip hover), or none. */
+  setHovered(id: string | null): void {
+    this.cy.$('.hovered').removeClass('hovered');
+    if (id) this.cy.getElementById(id).addClass('hovered');
+    this.container.dataset.hovered = id ?? '';
   }
 
   fit(ids?: string[], animate = true): void {
@@ -219,7 +293,13 @@ export class GraphRenderer {
       { selector: 'node.group.open.unknown', style: { 'border-color': p.error, 'border-width': 1 } },
       { selector: 'node.pruned', style: { 'background-color': p.muted, 'background-opacity': 0.08, 'border-color': p.muted, 'border-style': 'dotted', color: p.muted, opacity: 0.55 } },
       { selector: 'node.group.partly-pruned', style: { 'border-style': 'dashed' } },
+      { selector: 'node.op.unit', style: { 'background-color': 'data(unitColor)', 'background-opacity': 0.42, 'border-color': 'data(unitColor)', 'border-width': 2 } },
+      { selector: 'node.group.unit-mix', style: { 'background-opacity': 0.42, 'border-color': 'data(unitColor)', 'border-width': 2 } },
+      { selector: 'node.op.unit-none, node.group.unit-none', style: { 'background-color': p.muted, 'background-opacity': 0.06, 'border-color': p.muted, 'border-style': 'dotted', color: p.muted } },
       { selector: 'node.linked', style: { 'underlay-color': p.linked, 'underlay-padding': 5, 'underlay-opacity': 0.55, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
+      // Coloured by unit, blue and orange mean CPU and GPU: search hits and links are marked in the text colour instead.
+      { selector: 'node.unit.linked, node.unit.match', style: { 'underlay-color': p.foreground, 'underlay-opacity': 0.28 } as cytoscape.Css.Node },
+      { selector: 'node.hovered', style: { 'underlay-color': p.foreground, 'underlay-padding': 7, 'underlay-opacity': 0.5, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
       { selector: 'node:selected', style: { 'border-color': p.focus, 'border-width': 3, 'border-style': 'solid' } },
       { selector: 'node.match', style: { 'underlay-color': p.focus, 'underlay-padding': 6, 'underlay-opacity': 0.45, 'underlay-shape': 'round-rectangle' } as cytoscape.Css.Node },
       {

@@ -16,7 +16,14 @@ export interface Palette {
   /** Underlay of items linked to the selection in another tab. */
   linked: string;
   categories: Record<OpCategory, string>;
+  /** Colours of a device's units, by the unit's position in its profile (CPU first, then GPU, ...). */
+  units: string[];
   font: string;
+}
+
+/** A unit's colour: its position in the profile's list of units (stable when the device changes). */
+export function unitColor(p: Palette, index: number): string {
+  return p.units[(index < 0 ? 0 : index) % p.units.length];
 }
 
 export type OpCategory = 'conv' | 'matmul' | 'norm' | 'activation' | 'elementwise' | 'shape' | 'pool' | 'reduce' | 'other';
@@ -63,6 +70,11 @@ export function readPalette(): Palette {
       reduce: v('--vscode-terminal-ansiMagenta', '#bc3fbc'),
       other: v('--vscode-charts-foreground', '#cccccc'),
     },
+    // Blue and orange first: the pair most readers tell apart, in dark and light themes alike.
+    units: [
+      v('--vscode-charts-blue', '#3794ff'), v('--vscode-charts-orange', '#d18616'), v('--vscode-charts-purple', '#b180d7'),
+      v('--vscode-charts-green', '#89d185'), v('--vscode-charts-red', '#f14c4c'), v('--vscode-charts-yellow', '#cca700'),
+    ],
     font: v('--vscode-font-family', 'system-ui, sans-serif'),
   };
 }

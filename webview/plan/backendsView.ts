@@ -1,10 +1,12 @@
-// The Backends tab: which unit runs each operator on the selected device. Per-unit totals (operators,
-// FLOPs, estimated time), the estimated step time and how it was estimated, the step as a strip and its
-// layers as tiles coloured by unit (the overlay map {node -> unit} of planView.unitOverlay), the transfers
-// between units, and the override control: put the selected operator or layer on a unit, which recompiles.
-// Overrides are kept in the workspace state (per model), not in the scheme file.
+// The Backends tab: which unit runs each operator on the selected device. The whole step's graph coloured
+// by unit (its operators, and each closed layer's mix, with a legend: the graph view in its unit mode), the
+// step as a strip under it (hovering an entry marks its box in the graph), per-unit totals (operators,
+// FLOPs, estimated time), the estimated step time and how it was estimated, the layers as tiles coloured by
+// unit (planView.unitOverlay), the transfers between units, and the override control: put the selected
+// operator or layer on a unit, which recompiles. Overrides are kept in the workspace state (per model).
+// Unit colours are the theme's chart colours by the unit's place in the profile, as in the graph.
 
-import type { InitMessage, PlanData } from '../../src/protocol';
+import type { InitMessage, LinkedItem, PlanData, TrainingInfo } from '../../src/protocol';
 import { MessageType } from '../../src/protocol';
 import { unitOverlay } from '../../src/compiler/view/planView';
 import type { Host } from '../host';
@@ -14,8 +16,9 @@ import { button, dropdown } from '../ui/toolkit';
 import { adoptPlanStyles, formatMs, planMessage, planToolbar, themeColor, canvasContext } from './common';
 import { planStore, type PlanStore } from './planStore';
 import { swatch } from './scheduleView';
+import { GraphView } from '../graph/graphView';
+import { onThemeChange, readPalette, unitColor, type Palette } from '../graph/theme';
 
-const UNIT_COLORS = ['#3b8eea', '#4ec98b', '#e5a33b', '#b180d7', '#f14c4c', '#23d18b'];
 const MAX_TRANSFERS = 100;
 
 export class BackendsView implements TabView {
@@ -24,6 +27,8 @@ export class BackendsView implements TabView {
   private readonly toolbar;
   private readonly body = h('div', { class: 'plan-body backends-body' });
   private readonly strip = h('canvas', { class: 'schedule-strip', attrs: { id: 'backends-strip' } });
+  private readonly graph: GraphView;
+  private palette: Palette = readPalette();
   private readonly overrideBox = h('div', { class: 'backends-override', attrs: { id: 'backends-override' } });
   private plan: PlanData | null = null;
   private readonly unitPick = dropdown({ id: 'backends-unit', title: 'Unit to run the selection on', onChange: () => undefined });
@@ -32,25 +37,65 @@ export class BackendsView implements TabView {
     adoptPlanStyles();
     this.store = planStore(host);
     this.toolbar = planToolbar(this.store, 'backends');
-    this.el.append(this.toolbar.el, this.body);
+    this.graph = new GraphView(host, 'step', { key: 'backends', units: 'always' });
+    this.graph.el.classList.add('backends-graph');
+    this.el.append(this.toolbar.el, h('div', { class: 'backends-split' }, this.graph.el,
+      h('div', { class: 'backends-strip-row' }, h('span', { class: 'muted' }, 'Step by unit'), this.strip), this.body));
+    this.strip.addEventListener('mousemove', (e) => this.hoverStrip(e.offsetX));
+    this.strip.addEventListener('mouseleave', () => this.hoverStrip(null));
     new ResizeObserver(() => this.drawStrip()).observe(this.el);
     this.store.onPlan((r) => this.show(r));
     this.store.onSelection(() => this.renderOverride());
+    // The unit colours are the theme's: redraw the strip, tables and tiles with the new ones.
+    onThemeChange(() => {
+      if (this.plan) this.show({ plan: this.plan });
+    });
   }
 
-  async start(_init: InitMessage): Promise<void> {
+  async start(init: InitMessage, training?: TrainingInfo | null, linked?: LinkedItem[]): Promise<void> {
     this.el.dataset.state = 'loading';
     this.body.append(planMessage('Compiling the plan of the training step…'));
-    this.show(await this.store.load());
+    await Promise.all([this.graph.start(init, training, linked), this.store.load().then((r) => this.show(r))]);
   }
 
   shown(): void {
+    this.graph.shown();
     this.drawStrip();
   }
 
+  applyTraining(info: TrainingInfo): Promise<void> {
+    return this.graph.applyTraining(info);
+  }
+
+  setLinked(items: LinkedItem[]): void {
+    this.graph.setLinked(items);
+  }
+
+  fit(): void {
+    this.graph.fit();
+  }
+
+  focusSearch(): void {
+    this.graph.focusSearch();
+  }
+
+  setExpanded(expanded: string[]): Promise<boolean> {
+    return this.graph.setExpanded(expanded);
+  }
+
+  /** The colour the graph gives the unit: its place in the device profile. */
   private color(unit: string): string {
-    const i = this.plan?.backends.profileUnits.findIndex((u) => u.id === unit) ?? -1;
-    return UNIT_COLORS[(i < 0 ? 0 : i) % UNIT_COLORS.length];
+    return unitColor(this.palette, this.plan?.backends.profileUnits.findIndex((u) => u.id === unit) ?? 0);
+  }
+
+  /** Marks the strip entry under the pointer in the graph (the operator, or the closed layer it is in). */
+  private hoverStrip(x: number | null): void {
+    const plan = this.plan;
+    const w = this.strip.clientWidth;
+    const s = plan && x !== null && w > 0 ? plan.schedule[Math.min(plan.schedule.length - 1, Math.max(0, Math.floor((x / w) * plan.schedule.length)))] : undefined;
+    this.strip.title = s ? `step ${s.step}: ${s.op} ${s.node} on ${s.unit}, estimated ${formatMs(s.estMs)}` : '';
+    this.strip.dataset.hoverStep = s ? String(s.step) : '';
+    this.graph.hoverNode(s ? s.node : null);
   }
 
   private show(r: { plan: PlanData } | { error: string }): void {
@@ -62,6 +107,7 @@ export class BackendsView implements TabView {
     }
     const plan = r.plan;
     this.plan = plan;
+    this.palette = readPalette();
     const b = plan.backends;
     this.toolbar.update(plan);
     clear(this.toolbar.summary);
@@ -92,7 +138,6 @@ export class BackendsView implements TabView {
     this.body.append(
       h('div', { class: 'section-title' }, 'Units'), units,
       h('div', { class: 'muted method' }, b.method),
-      h('div', { class: 'section-title' }, 'The step coloured by unit (left to right in schedule order)'), this.strip,
       h('div', { class: 'section-title' }, 'Layers coloured by unit'), this.layerTiles(plan),
       h('div', { class: 'section-title' }, 'Override'), this.overrideBox,
       h('div', { class: 'section-title' }, `Transfers between units (${formatCount(b.transfers.length)})`),

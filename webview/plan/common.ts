@@ -44,12 +44,7 @@ export function planToolbar(store: PlanStore, view: string): PlanToolbar {
   };
 }
 
-export function formatMs(ms: number): string {
-  if (ms >= 100) return `${ms.toFixed(0)} ms`;
-  if (ms >= 1) return `${ms.toFixed(2)} ms`;
-  if (ms >= 0.001) return `${(ms * 1000).toFixed(1)} µs`;
-  return `${(ms * 1e6).toFixed(0)} ns`;
-}
+export { formatMs } from './format';
 
 export function themeColor(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;

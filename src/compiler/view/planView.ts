@@ -158,3 +158,87 @@ export function unitOverlay(schedule: readonly PlanStepRow[]): Record<string, st
   for (const s of schedule) out[`n:${s.node}`] = s.unit;
   return out;
 }
+
+/** Operators one unit runs inside a box of the graph, and their estimated time. */
+export interface UnitShare { unit: string; ops: number; estMs: number }
+
+/** A unit of the device as the graph's legend lists it: the drawn operators it runs and their share of compute time. */
+export interface UnitLegendRow extends UnitShare {
+  displayName: string;
+  /** Its estimated time over the estimated compute time of every drawn operator the plan runs (0..1). */
+  share: number;
+}
+
+/**
+ * The unit overlay of one graph tab for one plan: per drawn operator its unit and estimated time, per group
+ * box the mix of units of the operators inside it (all depths), and the legend's totals. Plain data from the
+ * plan's schedule (unitOverlay) and the tab's hierarchy; the webview only colours it.
+ */
+export interface GraphUnitOverlay {
+  graph: string;
+  device: string;
+  deviceName: string;
+  planVersion: number;
+  /** Every unit of the profile, in profile order (a unit's colour is its position here). */
+  legend: UnitLegendRow[];
+  /** Estimated compute time of the drawn operators the plan runs. */
+  computeMs: number;
+  /** Operator item id -> unit, estimated time, enclosing group item id. */
+  ops: Record<string, { unit: string; estMs: number; parent: string | null }>;
+  /** Group item id -> enclosing group and the units of the scheduled operators inside (largest count first). */
+  groups: Record<string, { parent: string | null; mix: UnitShare[] }>;
+  /** Drawn operators the plan does not run (pruned by the scheme, folded or removed by a pass). */
+  notRun: number;
+}
+
+/** The hierarchy a graph tab draws (GraphIndex's leaves and groups; type-only so the webview can import this file). */
+export interface UnitOverlayIndex {
+  leaves: ReadonlyMap<string, { kind: string; parent: string | null }>;
+  groups: ReadonlyMap<string, { parent: string | null }>;
+}
+
+export function graphUnitOverlay(plan: PlanData, index: UnitOverlayIndex, graph: string): GraphUnitOverlay {
+  const unitOf = unitOverlay(plan.schedule);
+  const msOf = new Map(plan.schedule.map((s) => [`n:${s.node}`, s.estMs]));
+  const profile = plan.backends.profileUnits;
+  const legend: UnitLegendRow[] = profile.map((u) => ({ unit: u.id, displayName: u.displayName, ops: 0, estMs: 0, share: 0 }));
+  const row = new Map(legend.map((l) => [l.unit, l]));
+  const ops: GraphUnitOverlay['ops'] = {};
+  const mixes = new Map<string, Map<string, UnitShare>>();
+  let notRun = 0;
+  for (const [id, leaf] of index.leaves) {
+    if (leaf.kind !== 'op') continue;
+    const unit = unitOf[id];
+    if (unit === undefined) {
+      notRun++;
+      continue;
+    }
+    const estMs = msOf.get(id) ?? 0;
+    ops[id] = { unit, estMs, parent: leaf.parent };
+    let l = row.get(unit);
+    if (!l) {
+      // An override naming a unit the profile lacks is refused by the assignment; kept visible all the same.
+      l = { unit, displayName: unit, ops: 0, estMs: 0, share: 0 };
+      row.set(unit, l);
+      legend.push(l);
+    }
+    l.ops++;
+    l.estMs += estMs;
+    for (let g = leaf.parent; g !== null; g = index.groups.get(g)?.parent ?? null) {
+      const m = mixes.get(g) ?? new Map<string, UnitShare>();
+      mixes.set(g, m);
+      const s = m.get(unit) ?? { unit, ops: 0, estMs: 0 };
+      m.set(unit, s);
+      s.ops++;
+      s.estMs += estMs;
+    }
+  }
+  const computeMs = legend.reduce((a, l) => a + l.estMs, 0);
+  for (const l of legend) l.share = computeMs > 0 ? l.estMs / computeMs : 0;
+  const groups: GraphUnitOverlay['groups'] = {};
+  for (const [g, info] of index.groups) {
+    const m = mixes.get(g);
+    groups[g] = { parent: info.parent, mix: m ? [...m.values()].sort((a, b) => b.ops - a.ops || b.estMs - a.estMs) : [] };
+  }
+  return { graph, device: plan.device, deviceName: plan.deviceName, planVersion: plan.planVersion, legend, computeMs, ops, groups, notRun };
+}
