@@ -291,6 +291,13 @@ test('Dropout (p = 0.3, training mode): about 1 − p kept, scaled by 1/(1 − p
   const res = await exportTraining({ model, out: path.join(work, 'dropout'), optimizer: { kind: 'sgd', lr }, optLevel: 1, bitPackMasks: true });
   assert.ok(res.binary, `no binary: ${res.buildSkipped}`);
   assert.match(fs.readFileSync(path.join(res.out, 'step.c'), 'utf8'), /pe_dropout\(3200, [^;]*, 0\.3000000\d*f, /);
+  // On a Jetson with everything put on the GPU, the dropout itself stays on the CPU (its mask hashes the host's
+  // step count) and says so; everything else is launched.
+  const jetson = await exportTraining({ model, target: 'jetson-orin-nano', format: 'c', out: path.join(work, 'dropout-jetson'), optimizer: { kind: 'sgd', lr }, backendOverrides: { layers: [{ match: '*', unit: 'gpu' }] } });
+  const cuda = jetson.manifest.cuda!;
+  assert.equal(cuda.cpuFallback.length, 1, `only the Dropout falls back: ${cuda.cpuFallback.join('; ')}`);
+  assert.match(cuda.cpuFallback[0], /\(Dropout: random dropout draws its mask on the CPU\)$/);
+  assert.equal(cuda.gpuOperators, jetson.manifest.step.operators - 1);
   const X = readTensorFile(path.join(data, 'input_0.pb')).data as Float32Array;
   const labels = readTensorFile(path.join(data, 'labels.pb')).data as BigInt64Array;
   const w0 = b.data.get(w)!;

@@ -1,135 +1,622 @@
-// CUDA C for the operators the backend assignment put on a Jetson's GPU: one launcher per operator
-// (`pe_gpu_<k>(unsigned char *arena)`, the arena being the plan's, in unified memory on Jetson boards)
-// over a few device kernels: naive GEMM / batched MatMul, direct 2-D convolution, pointwise operators,
-// activation gradients and SGD. Operators of other kinds listed in the file run on the CPU kernels.
-// The sources are compiled here with `nvcc -c` for sm_87 (Orin) and sm_53 (Nano); no GPU needed.
+// step_cuda.cu: the GPU half of a Jetson training step. step.c, built with -DPE_CUDA, calls
+// `pe_gpu_<k>(o)` for its k-th GPU operator (emitStep's gpuNodes), o[] being the plan step's inputs then
+// outputs as pointers into the arena (CUDA managed memory: CPU and GPU share a Jetson's DRAM, so both
+// work on the plan's offsets). Each launcher starts the device kernels of cudaKernels.ts on the default
+// stream and returns; step.c calls `pe_gpu_sync()` before the CPU next touches the arena.
+//
+// The launchers mirror cstep.ts operator by operator (shapes and constant operands are baked in from
+// `values`), including what cstep does around the kernels: an updated value placed apart from the value
+// it replaces is copied first (SGD/Adam state, BatchNorm running statistics), and bit-packed masks
+// (`v#mask` in the plan step) are written by v's producer and read by ReluGrad/ClipGrad. Values the host
+// may not read while kernels run (optimizer step counters) are read on the device.
 
+import type { Node } from '../ir/graph';
+import { attrFloat, attrInt, attrInts } from '../ir/graph';
 import type { Tensor } from '../ir/tensor';
 import type { CompileResult } from '../compile';
-import type { Node } from '../ir/graph';
-import { attrFloat, attrInt } from '../ir/graph';
+import { convGeometry } from '../runtime/im2col';
+import { convAttrs } from '../runtime/kernels/conv';
+import { poolGeometry } from '../runtime/kernels/pool';
+import { stridesOf } from '../runtime/kernels/util';
+import { batchNormTrains } from '../train/rules';
 import { slotResolver } from './cstep';
-import { UNARY_OPS, UNARY_GRAD_OPS } from './kernels/elementwise';
+import { CUDA_KERNELS, CUDA_MAX_RANK } from './cudaKernels';
+import { conv2dInit, type Conv2dParams } from './kernels/conv';
+import { BINARY_OPS, CAST_TYPES, UNARY_GRAD_OPS, UNARY_OPS, binaryArgs, whereArgs } from './kernels/elementwise';
+import { pool2dInit } from './kernels/pool';
+import { boxArgs, broadcastArgs, reduceArgs, transposeArgs } from './kernels/reduce';
 
-export function cudaOps(r: CompileResult): Node[] {
-  return r.program.order.filter((_, i) => /gpu|cuda/i.test(r.assignment.ops[i]?.unit ?? ''));
+const UNARY = ['Relu', 'Neg', 'Sigmoid', 'Tanh', 'Exp', 'Sqrt', 'Erf', 'HardSwish', 'Log', 'Abs', 'Reciprocal', 'Softplus', 'Cos', 'Sin', 'Clip', 'LeakyRelu', 'HardSigmoid', 'Gelu'];
+const UNARY_GRAD = ['ReluGrad', 'SigmoidGrad', 'TanhGrad', 'HardSwishGrad', 'ErfGrad', 'SoftplusGrad', 'ClipGrad', 'LeakyReluGrad', 'HardSigmoidGrad', 'GeluGrad'];
+
+/**
+ * Every operator with a CUDA launcher: exactly the operators the C step exports (cstep.ts) but Constant,
+ * which is folded before the step. The Jetson profiles' GPU units list these and no others.
+ */
+export const CUDA_OPS: readonly string[] = [
+  'Gemm', 'MatMul', 'MatMulT', 'Conv', 'ConvGradInput', 'ConvGradWeight', 'ConvGradBias', 'BatchNormalization', 'BatchNormGrad',
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', ...UNARY, ...UNARY_GRAD, 'Sum', 'Where', 'Dropout', 'DropoutGrad', 'Cast',
+  'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'ReduceSum', 'ReduceMean', 'ReduceToShape', 'ReduceGrad',
+  'Transpose', 'Expand', 'Slice', 'SliceGrad', 'Concat', 'SplitLike', 'Gather', 'GatherGrad',
+  'Softmax', 'LogSoftmax', 'SoftmaxGrad', 'LogSoftmaxGrad', 'SoftmaxCrossEntropy', 'SoftmaxCrossEntropyGrad',
+  'GlobalAveragePool', 'GlobalAveragePoolGrad', 'MaxPool', 'MaxPoolGrad', 'AveragePool', 'AveragePoolGrad', 'SGD', 'Adam',
+];
+const CUDA_OP_SET = new Set(CUDA_OPS);
+
+/**
+ * The "ops" of the Jetson profiles' GPU units: the operators with a CUDA launcher, plus Constant, which
+ * never reaches a launcher (folded into the prologue) but costs nothing on either unit of the estimates.
+ */
+export const GPU_PROFILE_OPS: readonly string[] = [...CUDA_OPS, 'Constant'];
+
+/**
+ * Why operator n, assigned to the GPU, still runs on the CPU; undefined when a launcher runs it. Random
+ * dropout stays on the CPU: its mask hashes the step count, which the host keeps.
+ */
+export function cpuOnlyReason(n: Node, values: Map<string, Tensor>): string | undefined {
+  if (!CUDA_OP_SET.has(n.opType)) return 'no CUDA kernel';
+  if (n.opType === 'Dropout') {
+    const num = (v: string | undefined, dflt: number): number => (v && values.get(v) ? Number(values.get(v)!.data[0]) : dflt);
+    if (num(n.inputs[2], 0) !== 0 && num(n.inputs[1], attrFloat(n, 'ratio', 0.5)) > 0) return 'random dropout draws its mask on the CPU';
+  }
+  return undefined;
 }
 
-const DEVICE = String.raw`#include <cuda_runtime.h>
+/** Ids of the step's operators the backend assignment put on a GPU unit. */
+export function gpuAssigned(r: CompileResult): Set<string> {
+  return new Set(r.assignment.ops.filter((a) => /gpu|cuda/i.test(a.unit)).map((a) => a.id));
+}
+
+export interface EmittedCuda {
+  source: string;
+  /** Device scratch the kernels share (BatchNorm per-channel coefficients), allocated once with the arena. */
+  gpuScratchBytes: number;
+}
+
+const numel = (d: number[]): number => d.reduce((p, x) => p * x, 1);
+/** Text safe inside a C comment. */
+const inComment = (t: string): string => t.replace(/\*\//g, '* /');
+const normAxis = (a: number, r: number): number => (a < 0 ? a + r : a);
+function cf(v: number): string {
+  if (v === Infinity) return 'INFINITY';
+  if (v === -Infinity) return '-INFINITY';
+  if (Number.isNaN(v)) return 'NAN';
+  const s = String(Math.fround(v) === v ? v : Math.fround(v));
+  return /[.eE]/.test(s) ? `${s}f` : `${s}.0f`;
+}
+const C_TYPE: Record<string, string> = { float32: 'float', int64: 'int64_t', bool: 'uint8_t', uint8: 'uint8_t', int32: 'int32_t' };
+const ELEM_BYTES: Record<string, number> = { float32: 4, int64: 8, bool: 1, uint8: 1, int32: 4, float64: 8 };
+
+/** A pe_nd_t initializer: dims and up to three operands' strides (dims [1] for a scalar). */
+export function nd(dims: number[], ...st: number[][]): string {
+  if (dims.length > CUDA_MAX_RANK) throw new Error(`a ${dims.length}-D strided operand exceeds the CUDA kernels' ${CUDA_MAX_RANK} dims`);
+  const d = dims.length ? dims : [1];
+  const s = dims.length ? st : st.map(() => [0]);
+  return `{${d.length}, {${d.join(', ')}}, {${s.map((x) => `{${x.join(', ')}}`).join(', ')}}}`;
+}
+
+/**
+ * A pe_reduce_t initializer summing x (dims xd) down to `kept` (xd with reduced axes 1): the kept dims with
+ * x's strides (the output dense over them), the reduced ones, and the contiguous reduced run summed first
+ * when the last collapsed dim is reduced, as pe_reduce_sum does.
+ */
+export function reduceSpec(xd: number[], kept: number[]): { init: string; ny: number } {
+  const ra = reduceArgs(xd, kept);
+  const xs = stridesOf(ra.dims);
+  const last = ra.dims.length - 1;
+  const inner = ra.ys[last] === 0 ? ra.dims[last] : 0;
+  const kd: number[] = [], ks: number[] = [], ys: number[] = [], rd: number[] = [], rs: number[] = [];
+  ra.dims.forEach((d, i) => {
+    if (inner && i === last) return;
+    if (ra.ys[i] !== 0) { kd.push(d); ks.push(xs[i]); ys.push(ra.ys[i]); } else { rd.push(d); rs.push(xs[i]); }
+  });
+  if (ys.some((y, i) => y !== stridesOf(kd)[i])) throw new Error(`reducing [${xd}] to [${kept}]: the kept dims are not dense in the output`);
+  if (kd.length > CUDA_MAX_RANK || rd.length > CUDA_MAX_RANK) throw new Error(`reducing [${xd}] to [${kept}]: too many dims for the CUDA reduction`);
+  const list = (v: number[]): string => `{${v.length ? v.join(', ') : '0'}}`;
+  return { init: `{${kd.length}, ${rd.length}, ${inner}, ${list(kd)}, ${list(ks)}, ${list(rd)}, ${list(rs)}}`, ny: ra.ny };
+}
+
+function sliceStart(dim: number, start: number, end: number, step: number): number {
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+  const s = start < 0 ? start + dim : start;
+  return step > 0 ? clamp(s, 0, dim) : clamp(s, 0, dim - 1);
+}
+
+export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes: Node[]): EmittedCuda {
+  const opset = r.program.tg.opsets[''] ?? 17;
+  const slotOf = slotResolver(r);
+  const planStep = new Map(r.plan.steps.map((s) => [s.id, s]));
+  const dimsOf = (v: string): number[] => {
+    const t = values.get(v);
+    if (!t) throw new Error(`the exporter has no shape for value "${v}"`);
+    return t.dims;
+  };
+  const dtypeOf = (v: string): string => values.get(v)?.dtype ?? 'float32';
+  const bytesOf = (v: string): number => numel(dimsOf(v)) * (ELEM_BYTES[dtypeOf(v)] ?? 4);
+  const scalar = (v: string | undefined, dflt: number): number => {
+    const t = v ? values.get(v) : undefined;
+    return t ? Number(t.data[0] as number | bigint) : dflt;
+  };
+  const intList = (v: string | undefined): number[] | undefined => {
+    const t = v ? values.get(v) : undefined;
+    if (!t) return undefined;
+    return Array.from(t.data as ArrayLike<number | bigint>, (x) => {
+      const k = Number(x);
+      return k > 2 ** 52 ? Infinity : k < -(2 ** 52) ? -Infinity : k;
+    });
+  };
+  // The backward readers of a masked value decide what its bits mean.
+  const maskReaders = new Map<string, Node[]>();
+  for (const n of r.program.order) if ((n.opType === 'ReluGrad' || n.opType === 'ClipGrad') && n.inputs[1]) (maskReaders.get(n.inputs[1]) ?? maskReaders.set(n.inputs[1], []).get(n.inputs[1])!).push(n);
+  const clipBounds = (n: Node): [number, number] => [
+    n.inputs[2] ? scalar(n.inputs[2], -Infinity) : attrFloat(n, 'min', -Infinity),
+    n.inputs[3] ? scalar(n.inputs[3], Infinity) : attrFloat(n, 'max', Infinity),
+  ];
+  const maskRule = (v: string): { mode: number; lo: number; hi: number } => {
+    const rules = (maskReaders.get(v) ?? []).map((n) => (n.opType === 'ReluGrad' ? { mode: 0, lo: 0, hi: 0 } : { mode: 1, lo: clipBounds(n)[0], hi: clipBounds(n)[1] }));
+    if (!rules.length) throw new Error(`the mask of "${v}" has no ReluGrad or ClipGrad reader`);
+    if (rules.some((x) => x.mode !== rules[0].mode || x.lo !== rules[0].lo || x.hi !== rules[0].hi)) throw new Error(`the mask of "${v}" is read by gradients with different rules; export with bitPackMasks off`);
+    return rules[0];
+  };
+
+  let tmpBytes = 0;
+  const launchers: string[] = [];
+  const names: string[] = [];
+  gpuNodes.forEach((n, k) => {
+    const s = planStep.get(n.id);
+    const ins = s?.inputs ?? n.inputs, outs = s?.outputs ?? n.outputs;
+    const nin = ins.length;
+    const [i0, i1, i2, i3, i4] = n.inputs;
+    const o0 = n.outputs[0];
+    const op = n.opType;
+    const ty = (v: string): string => C_TYPE[dtypeOf(v)] ?? 'float';
+    const I = (j: number, type = ty(n.inputs[j])): string => `((const ${type} *)o[${j}])`;
+    const O = (j: number, type = ty(n.outputs[j])): string => (n.outputs[j] ? `((${type} *)o[${nin + j}])` : 'NULL');
+    const body: string[] = [];
+    const emit = (line: string): void => { body.push(`  ${line}`); };
+    const launch = (kernel: string, count: number | string, ...args: (string | number)[]): void => emit(`PE_LAUNCH(${kernel}, ${count}, ${args.join(', ')});`);
+    let statics = 0;
+    const stat = (type: string, init: string): string => {
+      const name = `s${statics++}`;
+      emit(`static const ${type} ${name} = ${init};`);
+      return name;
+    };
+    const copyIfMoved = (fromSlot: number, toOut: number, from: string): void => emit(`pe_copy_if_moved(o[${nin + toOut}], o[${fromSlot}], ${bytesOf(from)});`);
+    const convParams = (x: number[], w: number[], y: number[]): Conv2dParams => {
+      if (x.length === 3) {
+        // 1-D [N, C, L]: the 2-D kernels with H = 1, as the C step does.
+        const a = convAttrs(n, 1);
+        const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
+        const geo = convGeometry(x.slice(2), kernel, { ...a });
+        return {
+          N: x[0], C: x[1], H: 1, W: x[2], M: w[0], KH: 1, KW: kernel[0], OH: 1, OW: y[2],
+          sh: 1, sw: geo.strides[0], ph: 0, pw: geo.padsBegin[0], dh: 1, dw: geo.dilations[0], group: a.group,
+        };
+      }
+      if (x.length !== 4) throw new Error(`${op} ${n.id}: only 1-D and 2-D convolutions are exported (input [${x}])`);
+      const a = convAttrs(n, 2);
+      const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
+      const geo = convGeometry(x.slice(2), kernel, { ...a });
+      return {
+        N: x[0], C: x[1], H: x[2], W: x[3], M: w[0], KH: kernel[0], KW: kernel[1], OH: y[2], OW: y[3],
+        sh: geo.strides[0], sw: geo.strides[1], ph: geo.padsBegin[0], pw: geo.padsBegin[1], dh: geo.dilations[0], dw: geo.dilations[1], group: a.group,
+      };
+    };
+
+    switch (op) {
+      case 'Gemm': {
+        const a = dimsOf(i0), b = dimsOf(i1);
+        const ta = attrInt(n, 'transA', 0), tb = attrInt(n, 'transB', 0);
+        const M = ta ? a[1] : a[0], K = ta ? a[0] : a[1], N = tb ? b[0] : b[1];
+        let cs0 = 0, cs1 = 0;
+        if (i2) {
+          const cd = dimsOf(i2);
+          const full = [...new Array(Math.max(0, 2 - cd.length)).fill(1), ...cd];
+          cs0 = full[0] === 1 ? 0 : full[1];
+          cs1 = full[1] === 1 ? 0 : 1;
+        }
+        launch('pe_k_gemm', M * N, M, N, K, ta, tb, cf(attrFloat(n, 'alpha', 1)), cf(attrFloat(n, 'beta', 1)), I(0), I(1), i2 ? I(2) : 'NULL', cs0, cs1, O(0));
+        break;
+      }
+      case 'MatMul': case 'MatMulT': {
+        const a = dimsOf(i0), b = dimsOf(i1);
+        const ta = op === 'MatMulT' ? attrInt(n, 'transA', 0) : 0, tb = op === 'MatMulT' ? attrInt(n, 'transB', 0) : 0;
+        if (a.length < 2 || b.length < 2) throw new Error(`${op} ${n.id}: 1-D operands are not exported`);
+        const M = ta ? a[a.length - 1] : a[a.length - 2], K = ta ? a[a.length - 2] : a[a.length - 1];
+        const N = tb ? b[b.length - 2] : b[b.length - 1];
+        const ab = a.slice(0, -2), bb = b.slice(0, -2);
+        const rank = Math.max(ab.length, bb.length);
+        const pa = [...new Array(rank - ab.length).fill(1), ...ab], pb = [...new Array(rank - bb.length).fill(1), ...bb];
+        const out = pa.map((d, i) => Math.max(d, pb[i]));
+        const strides = (dims: number[], mat: number): number[] => {
+          const st: number[] = new Array(dims.length).fill(0);
+          let acc = mat;
+          for (let i = dims.length - 1; i >= 0; i--) { st[i] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
+          return st;
+        };
+        const sv = stat('pe_nd_t', nd(out, strides(pa, M * K), strides(pb, K * N)));
+        const total = numel(out) * M * N;
+        launch('pe_k_matmul', total, `(size_t)${total}`, sv, M, N, K, ta, tb, I(0), I(1), O(0));
+        break;
+      }
+      case 'Conv': {
+        const p = convParams(dimsOf(i0), dimsOf(i1), dimsOf(o0));
+        const sv = stat('pe_conv2d_t', conv2dInit(p));
+        launch('pe_k_conv2d', p.N * p.M * p.OH * p.OW, sv, I(0), I(1), i2 ? I(2) : 'NULL', O(0));
+        break;
+      }
+      case 'ConvGradInput': {
+        const p = convParams(dimsOf(o0), dimsOf(i1), dimsOf(i0));
+        const sv = stat('pe_conv2d_t', conv2dInit(p));
+        launch('pe_k_conv2d_grad_input', p.N * p.C * p.H * p.W, sv, I(0), I(1), O(0));
+        break;
+      }
+      case 'ConvGradWeight': {
+        const w = dimsOf(i2);
+        const p = convParams(dimsOf(i0), w, dimsOf(i1));
+        const mlimit = Math.min(n.attrs.channels ? attrInt(n, 'channels', w[0]) : w[0], p.M);
+        if (mlimit <= 0) break;
+        const sv = stat('pe_conv2d_t', conv2dInit(p));
+        launch('pe_k_conv2d_grad_weight', mlimit * (p.C / p.group) * p.KH * p.KW, sv, mlimit, I(0), I(1), O(0));
+        break;
+      }
+      case 'ConvGradBias': {
+        const d = dimsOf(i0);
+        launch('pe_k_conv2d_grad_bias', d[1], d[0], d[1], numel(d.slice(2)), I(0), O(0));
+        break;
+      }
+      case 'BatchNormalization': {
+        const d = dimsOf(i0);
+        const N = d[0], C = d[1], S = numel(d.slice(2));
+        const eps = cf(attrFloat(n, 'epsilon', 1e-5));
+        tmpBytes = Math.max(tmpBytes, 8 * C);
+        if (batchNormTrains(n, opset)) {
+          const [, rm, rv] = n.outputs;
+          if (rm) copyIfMoved(3, 1, i3);
+          if (rv) copyIfMoved(4, 2, i4);
+          launch('pe_k_bn_train_stats', C, N, C, S, I(0), I(1), I(2), O(1), O(2), cf(attrFloat(n, 'momentum', 0.9)), eps, '(float *)pe_gpu_tmp', O(3), O(4));
+        } else {
+          launch('pe_k_bn_infer_coef', C, C, I(1), I(2), I(3), I(4), eps, '(float *)pe_gpu_tmp');
+        }
+        launch('pe_k_bn_apply', N * C * S, `(size_t)${N * C * S}`, C, S, I(0), '(const float *)pe_gpu_tmp', O(0));
+        break;
+      }
+      case 'BatchNormGrad': {
+        const d = dimsOf(i0);
+        const N = d[0], C = d[1], S = numel(d.slice(2));
+        const eps = cf(attrFloat(n, 'epsilon', 1e-5));
+        if (attrInt(n, 'training_mode', 1) !== 0) {
+          tmpBytes = Math.max(tmpBytes, 32 * C);
+          launch('pe_k_bn_grad_stats', C, N, C, S, I(0), I(1), eps, '(double *)pe_gpu_tmp', O(1), O(2));
+          if (n.outputs[0]) launch('pe_k_bn_grad_dx', N * C * S, `(size_t)${N * C * S}`, N, C, S, I(0), I(1), I(2), '(const double *)pe_gpu_tmp', O(0));
+        } else {
+          tmpBytes = Math.max(tmpBytes, 8 * C);
+          launch('pe_k_bn_grad_frozen_stats', C, N, C, S, I(0), i1 ? I(1) : 'NULL', I(2), I(3), I(4), eps, '(double *)pe_gpu_tmp', O(1), O(2));
+          if (n.outputs[0]) launch('pe_k_bn_grad_frozen_dx', N * C * S, `(size_t)${N * C * S}`, C, S, I(0), '(const double *)pe_gpu_tmp', O(0));
+        }
+        break;
+      }
+      case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Pow': {
+        if (dtypeOf(i0) !== 'float32') {
+          const type = dtypeOf(i0) === 'int64' ? 1 : dtypeOf(i0) === 'int32' ? 2 : 0;
+          if (numel(dimsOf(o0)) !== 1 || op === 'Pow' || !type) throw new Error(`${op} ${n.id}: ${dtypeOf(i0)} ${op} is exported for int32/int64 scalars only`);
+          launch('pe_k_int_binary', 1, BINARY_OPS[op], type, 'o[0]', 'o[1]', `o[${nin}]`);
+          break;
+        }
+        const b = binaryArgs(dimsOf(i0), dimsOf(i1));
+        const sv = stat('pe_nd_t', nd(b.dims, b.as, b.bs));
+        const total = numel(dimsOf(o0));
+        launch('pe_k_binary', total, BINARY_OPS[op], `(size_t)${total}`, sv, I(0), I(1), O(0));
+        break;
+      }
+      case 'Relu': case 'Neg': case 'Sigmoid': case 'Tanh': case 'Exp': case 'Sqrt': case 'Erf': case 'HardSwish': case 'Log': case 'Abs':
+      case 'Reciprocal': case 'Softplus': case 'Cos': case 'Sin': case 'Clip': case 'LeakyRelu': case 'HardSigmoid': case 'Gelu': {
+        let p0 = 0, p1 = 0;
+        let code: number = UNARY_OPS[op as keyof typeof UNARY_OPS];
+        if (op === 'Clip') {
+          p0 = i1 ? scalar(i1, -Infinity) : attrFloat(n, 'min', -Infinity);
+          p1 = i2 ? scalar(i2, Infinity) : attrFloat(n, 'max', Infinity);
+        } else if (op === 'LeakyRelu') p0 = attrFloat(n, 'alpha', 0.01);
+        else if (op === 'HardSigmoid') { p0 = attrFloat(n, 'alpha', 0.2); p1 = attrFloat(n, 'beta', 0.5); } else if (op === 'Gelu' && n.attrs.approximate) code = UNARY_OPS.GeluTanh;
+        const total = numel(dimsOf(i0));
+        launch('pe_k_unary', total, code, `(size_t)${total}`, I(0), O(0), cf(p0), cf(p1));
+        break;
+      }
+      case 'ReluGrad': case 'SigmoidGrad': case 'TanhGrad': case 'HardSwishGrad': case 'ErfGrad': case 'SoftplusGrad':
+      case 'ClipGrad': case 'LeakyReluGrad': case 'HardSigmoidGrad': case 'GeluGrad': {
+        const total = numel(dimsOf(i0));
+        if (ins[1] && ins[1] !== i1 && ins[1].endsWith('#mask')) {
+          launch('pe_k_mask_grad', total, `(size_t)${total}`, I(0), '(const uint8_t *)o[1]', O(0));
+          break;
+        }
+        let p0 = 0, p1 = 0;
+        let code: number = UNARY_GRAD_OPS[op as keyof typeof UNARY_GRAD_OPS];
+        if (op === 'ClipGrad') [p0, p1] = clipBounds(n);
+        else if (op === 'LeakyReluGrad') p0 = attrFloat(n, 'alpha', 0.01);
+        else if (op === 'HardSigmoidGrad') { p0 = attrFloat(n, 'alpha', 0.2); p1 = attrFloat(n, 'beta', 0.5); } else if (op === 'GeluGrad' && n.attrs.approximate) code = UNARY_GRAD_OPS.GeluTanhGrad;
+        launch('pe_k_unary_grad', total, code, `(size_t)${total}`, I(0), I(1), O(0), cf(p0), cf(p1));
+        break;
+      }
+      case 'Sum': {
+        const slots = n.inputs.map((v, j) => (v ? j : -1)).filter((j) => j >= 0);
+        const total = numel(dimsOf(o0));
+        if (!slots.every((j) => numel(dimsOf(n.inputs[j])) === total)) throw new Error(`Sum ${n.id}: broadcasting Sum is not exported`);
+        // At most 16 pointers per launch: later groups add onto the running result.
+        let acc: string[] = slots.map((j) => I(j));
+        let first = true;
+        while (acc.length) {
+          const group = first ? acc.slice(0, 16) : [O(0), ...acc.slice(0, 15)];
+          acc = acc.slice(first ? 16 : 15);
+          first = false;
+          emit(`{ const pe_ptrs_t xs = {{${group.join(', ')}}}; PE_LAUNCH(pe_k_sum, ${total}, (size_t)${total}, ${group.length}, xs, ${O(0)}); }`);
+        }
+        break;
+      }
+      case 'Where': {
+        const w = whereArgs(dimsOf(i0), dimsOf(i1), dimsOf(i2));
+        const sv = stat('pe_nd_t', nd(w.dims, w.cs, w.xs, w.ys));
+        const total = numel(w.outDims);
+        launch('pe_k_where', total, `(size_t)${total}`, sv, I(0, 'uint8_t'), I(1), I(2), O(0));
+        break;
+      }
+      case 'Dropout': {
+        const ratio = scalar(i1, attrFloat(n, 'ratio', 0.5));
+        const training = i2 ? scalar(i2, 0) !== 0 : false;
+        if (training && ratio > 0) throw new Error(`Dropout ${n.id}: random dropout (ratio ${ratio}) in training mode is not exported; export with ratio 0`);
+        copyIfMoved(0, 0, i0);
+        if (n.outputs[1]) emit(`pe_memset(o[${nin + 1}], 1, ${numel(dimsOf(i0))});`);
+        break;
+      }
+      case 'DropoutGrad': {
+        const ratio = scalar(i2, attrFloat(n, 'ratio', 0.5));
+        const training = i3 ? scalar(i3, 0) !== 0 : false;
+        const total = numel(dimsOf(i0));
+        launch('pe_k_dropout_grad', total, `(size_t)${total}`, I(0), I(1, 'uint8_t'), cf(training && ratio < 1 ? 1 / (1 - ratio) : 1), O(0));
+        break;
+      }
+      case 'Cast': {
+        const from = CAST_TYPES[dtypeOf(i0) as keyof typeof CAST_TYPES], to = CAST_TYPES[dtypeOf(o0) as keyof typeof CAST_TYPES];
+        if (from === undefined || to === undefined) throw new Error(`Cast ${n.id}: ${dtypeOf(i0)} -> ${dtypeOf(o0)} is not exported`);
+        const total = numel(dimsOf(i0));
+        launch('pe_k_cast', total, `(size_t)${total}`, from, 'o[0]', to, `o[${nin}]`);
+        break;
+      }
+      case 'Identity': case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze':
+        copyIfMoved(0, 0, i0);
+        break;
+      case 'ReduceSum': case 'ReduceMean': case 'ReduceToShape': {
+        const xd = dimsOf(i0), od = dimsOf(o0);
+        let kept: number[];
+        if (op === 'ReduceToShape') kept = [...new Array(xd.length - od.length).fill(1), ...od];
+        else {
+          const axes = (intList(i1) ?? attrInts(n, 'axes') ?? (attrInt(n, 'noop_with_empty_axes', 0) ? [] : xd.map((_, i) => i))).map((a) => normAxis(a, xd.length));
+          kept = xd.map((d, i) => (axes.includes(i) ? 1 : d));
+        }
+        // Nothing reduced: a copy (the C kernel's ReduceMean then divides by 1).
+        if (numel(kept) === numel(xd)) { copyIfMoved(0, 0, i0); break; }
+        const rs = reduceSpec(xd, kept);
+        const sv = stat('pe_reduce_t', rs.init);
+        const count = numel(xd) / numel(kept);
+        launch('pe_k_reduce_sum', rs.ny, `(size_t)${rs.ny}`, sv, I(0), O(0), cf(op === 'ReduceMean' ? 1 / count : 1));
+        break;
+      }
+      case 'ReduceGrad': {
+        const xd = dimsOf(o0), dyd = dimsOf(i0);
+        const axes = (intList(i2) ?? attrInts(n, 'axes') ?? []).map((a) => normAxis(a, xd.length));
+        const kept = axes.length ? xd.map((d, i) => (axes.includes(i) ? 1 : d)) : (numel(dyd) === 1 ? xd.map(() => 1) : xd);
+        const count = numel(xd) / numel(kept);
+        const b = broadcastArgs(kept, xd);
+        const sv = stat('pe_nd_t', nd(b.dims, b.xs));
+        launch('pe_k_copy_strided', numel(xd), `(size_t)${numel(xd)}`, sv, I(0), O(0), cf(attrInt(n, 'mean', 0) ? 1 / count : 1));
+        break;
+      }
+      case 'Transpose': case 'Expand': {
+        const xd = dimsOf(i0);
+        const t = op === 'Transpose' ? transposeArgs(xd, attrInts(n, 'perm') ?? xd.map((_, i) => xd.length - 1 - i)) : broadcastArgs(xd, dimsOf(o0));
+        const sv = stat('pe_nd_t', nd(t.dims, t.xs));
+        const total = numel(dimsOf(o0));
+        launch('pe_k_copy_strided', total, `(size_t)${total}`, sv, I(0), O(0), '1.0f');
+        break;
+      }
+      case 'Slice': case 'SliceGrad': {
+        const fwd = op === 'Slice';
+        const xd = fwd ? dimsOf(i0) : dimsOf(o0);
+        const sd = fwd ? dimsOf(o0) : dimsOf(i0);
+        const base = fwd ? 1 : 2;
+        const starts = intList(n.inputs[base]) ?? attrInts(n, 'starts') ?? [];
+        const ends = intList(n.inputs[base + 1]) ?? attrInts(n, 'ends') ?? [];
+        const axes = (intList(n.inputs[base + 2]) ?? attrInts(n, 'axes') ?? starts.map((_, i) => i)).map((a) => normAxis(a, xd.length));
+        const steps = intList(n.inputs[base + 3]) ?? starts.map(() => 1);
+        const first = xd.map(() => 0), step = xd.map(() => 1);
+        axes.forEach((a, j) => { first[a] = sliceStart(xd[a], starts[j], ends[j], steps[j]); step[a] = steps[j]; });
+        const box = boxArgs(xd, first, sd);
+        const sx = box.strides.map((st, i) => st * step[i]);
+        if (!fwd) emit(`pe_memset(o[${nin}], 0, ${numel(xd) * 4});`);
+        if (numel(sd) === 0) break;
+        const total = numel(sd);
+        if (fwd) launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sd, sx, box.dense)), `${I(0)} + ${box.offset}`, O(0), 0);
+        else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sd, box.dense, sx)), I(0), `${O(0)} + ${box.offset}`, 1);
+        break;
+      }
+      case 'Concat': case 'SplitLike': {
+        const concat = op === 'Concat';
+        const full = concat ? dimsOf(o0) : dimsOf(i0);
+        if (dtypeOf(concat ? o0 : i0) !== 'float32') throw new Error(`${op} ${n.id}: only float tensors are exported`);
+        const axis = normAxis(attrInt(n, 'axis', 0), full.length);
+        let at = 0;
+        const parts = (concat ? n.inputs : n.outputs).map((v, j) => [v, j] as const).filter(([v]) => v);
+        for (const [part, j] of parts) {
+          const pd = dimsOf(part);
+          const box = boxArgs(full, full.map((_, i) => (i === axis ? at : 0)), pd);
+          at += pd[axis];
+          if (numel(pd) === 0) continue;
+          const total = numel(pd);
+          if (concat) launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(pd, box.dense, box.strides)), I(j), `${O(0)} + ${box.offset}`, 0);
+          else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(pd, box.strides, box.dense)), `${I(0)} + ${box.offset}`, O(j), 0);
+        }
+        break;
+      }
+      case 'Gather': case 'GatherGrad': {
+        const fwd = op === 'Gather';
+        const xd = fwd ? dimsOf(i0) : dimsOf(o0);
+        const axis = normAxis(attrInt(n, 'axis', 0), xd.length);
+        const outer = numel(xd.slice(0, axis)), inner = numel(xd.slice(axis + 1));
+        const nidx = numel(dimsOf(i1));
+        if (dtypeOf(i1) !== 'int64') throw new Error(`${op} ${n.id}: indices must be int64`);
+        const total = outer * (fwd ? nidx : xd[axis]) * inner;
+        launch(fwd ? 'pe_k_gather' : 'pe_k_gather_grad', total, `(size_t)${total}`, nidx, xd[axis], inner, I(0), I(1), O(0));
+        break;
+      }
+      case 'Softmax': case 'LogSoftmax': case 'SoftmaxGrad': case 'LogSoftmaxGrad': {
+        const xd = dimsOf(i0);
+        const axis = normAxis(attrInt(n, 'axis', opset >= 13 ? -1 : 1), xd.length);
+        const log = op.startsWith('Log') ? 1 : 0;
+        const outer = numel(xd.slice(0, axis)), len = xd[axis], inner = numel(xd.slice(axis + 1));
+        if (opset < 13 && !op.endsWith('Grad')) throw new Error(`${op} ${n.id}: opset ${opset} softmax (flattened axes) is not exported`);
+        if (op.endsWith('Grad')) launch('pe_k_softmax_grad', outer * inner, outer, len, inner, log, I(0), I(1), O(0));
+        else launch('pe_k_softmax', outer * inner, outer, len, inner, log, I(0), O(0));
+        break;
+      }
+      case 'SoftmaxCrossEntropy': case 'SoftmaxCrossEntropyGrad': {
+        const xd = dimsOf(op === 'SoftmaxCrossEntropy' ? i0 : i1);
+        const C = xd[xd.length - 1], rows = numel(xd) / C;
+        if (op === 'SoftmaxCrossEntropy') launch('pe_k_softmax_xent', 1, rows, C, I(0), I(1), O(0));
+        else launch('pe_k_softmax_xent_grad', rows, rows, C, I(0), I(1), I(2), O(0));
+        break;
+      }
+      case 'GlobalAveragePool': case 'GlobalAveragePoolGrad': {
+        const xd = op === 'GlobalAveragePool' ? dimsOf(i0) : dimsOf(o0);
+        const planes = xd[0] * xd[1], S = numel(xd.slice(2));
+        if (op === 'GlobalAveragePool') launch('pe_k_global_avgpool', planes, planes, S, I(0), O(0));
+        else launch('pe_k_global_avgpool_grad', planes * S, `(size_t)${planes * S}`, S, I(0), O(0));
+        break;
+      }
+      case 'MaxPool': case 'MaxPoolGrad': case 'AveragePool': case 'AveragePoolGrad': {
+        const fwd = op === 'MaxPool' || op === 'AveragePool';
+        const xd = fwd ? dimsOf(i0) : dimsOf(o0), yd = fwd ? dimsOf(o0) : dimsOf(i0);
+        if (xd.length !== 4 && xd.length !== 3) throw new Error(`${op} ${n.id}: only 1-D and 2-D pooling is exported (input [${xd}])`);
+        const g = poolGeometry(n, xd.slice(2));
+        // 1-D [N, C, L] runs as 2-D with H = 1.
+        const at = (xs: number[], j: number, one: number): number => (xd.length === 3 ? (j === 0 ? one : xs[0]) : xs[j]);
+        const sv = stat('pe_pool2d_t', pool2dInit({
+          planes: xd[0] * xd[1], H: xd.length === 3 ? 1 : xd[2], W: xd[xd.length - 1], KH: at(g.kernel, 0, 1), KW: at(g.kernel, 1, 1),
+          OH: xd.length === 3 ? 1 : yd[2], OW: yd[yd.length - 1], sh: at(g.strides, 0, 1), sw: at(g.strides, 1, 1),
+          ph: at(g.padsBegin, 0, 0), pw: at(g.padsBegin, 1, 0), eh: at(g.padsEnd, 0, 0), ew: at(g.padsEnd, 1, 0), dh: at(g.dilations, 0, 1), dw: at(g.dilations, 1, 1),
+        }));
+        const inc = attrInt(n, 'count_include_pad', 0);
+        const nOut = numel(yd), nIn = numel(xd);
+        if (op === 'MaxPool') launch('pe_k_maxpool', nOut, sv, I(0), O(0));
+        else if (op === 'MaxPoolGrad') launch('pe_k_maxpool_grad', nIn, sv, I(0), I(1), O(0));
+        else if (op === 'AveragePool') launch('pe_k_avgpool', nOut, sv, inc, I(0), O(0));
+        else launch('pe_k_avgpool_grad', nIn, sv, inc, I(0), O(0));
+        break;
+      }
+      case 'SGD': case 'Adam': {
+        const pd = dimsOf(i0), gd = dimsOf(i1);
+        const total = numel(gd);
+        // A channel-sliced update: g (and the state) hold the first k channels of p along `channel_axis`.
+        let run = total, pstride = total;
+        if (pd.length !== gd.length || pd.some((d, j) => d !== gd[j])) {
+          const a = normAxis(attrInt(n, 'channel_axis', 0), pd.length);
+          if (gd.length !== pd.length || gd.some((d, j) => (j === a ? d > pd[j] : d !== pd[j]))) throw new Error(`${op} ${n.id}: gradient [${gd}] is neither the parameter's shape [${pd}] nor its first channels along axis ${a}`);
+          const inner = numel(pd.slice(a + 1));
+          run = gd[a] * inner;
+          pstride = pd[a] * inner;
+        }
+        copyIfMoved(0, 0, i0);
+        if (op === 'Adam') {
+          copyIfMoved(2, 1, i2);
+          copyIfMoved(3, 2, i3);
+        }
+        if (op === 'SGD') {
+          const momentum = attrFloat(n, 'momentum', 0);
+          const buf = momentum && n.outputs[1];
+          if (buf) copyIfMoved(2, 1, i2);
+          const stepc = i3 ? [`o[3]`, CAST_TYPES[dtypeOf(i3) as keyof typeof CAST_TYPES] ?? 0] : ['NULL', 0];
+          launch('pe_k_sgd', total, `(size_t)${total}`, `(size_t)${run}`, `(size_t)${pstride}`, O(0), I(1), buf ? O(1) : 'NULL', `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 0.01))})`, cf(momentum),
+            cf(attrFloat(n, 'dampening', 0)), cf(attrFloat(n, 'weight_decay', 0)), attrInt(n, 'nesterov', 0), ...stepc);
+          break;
+        }
+        launch('pe_k_adam', total, `(size_t)${total}`, `(size_t)${run}`, `(size_t)${pstride}`, O(0), I(1), O(1), O(2), 'o[4]', CAST_TYPES[dtypeOf(i4) as keyof typeof CAST_TYPES] ?? 0,
+          `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 1e-3))})`, cf(attrFloat(n, 'beta1', 0.9)), cf(attrFloat(n, 'beta2', 0.999)), cf(attrFloat(n, 'epsilon', 1e-8)),
+          cf(attrFloat(n, 'weight_decay', 0)), attrInt(n, 'decoupled', 0));
+        break;
+      }
+      default:
+        throw new Error(`the CUDA exporter has no launcher for operator ${op} (node ${n.id}); it must run on the CPU`);
+    }
+    // Bit-packed masks this operator's plan step also produces, written from the value just computed.
+    outs.forEach((m, j) => {
+      if (j < n.outputs.length || !m.endsWith('#mask')) return;
+      const v = m.slice(0, -'#mask'.length);
+      const at = n.outputs.indexOf(v);
+      if (at < 0) throw new Error(`${op} ${n.id}: the plan gives it the mask "${m}" of a value it does not produce`);
+      const rule = maskRule(v);
+      const count = numel(dimsOf(v)), bytes = Math.ceil(count / 8);
+      launch('pe_k_mask_pack', bytes, `(size_t)${bytes}`, `(size_t)${count}`, `(const float *)o[${nin + at}]`, rule.mode, cf(rule.lo), cf(rule.hi), `(uint8_t *)o[${nin + j}]`);
+    });
+    names.push(`${n.id} (${op})`.replace(/[^\x20-\x7e]|["\\]/g, '_'));
+    launchers.push(`/* ${k}: ${inComment(n.id)}: ${op} */\nextern "C" void pe_gpu_${k}(void *const *o) {\n  pe_gpu_enter(${k});\n${body.join('\n')}\n}`);
+  });
+
+  const source = `/* GPU operators of ${inComment(r.model.name || 'the model')} for ${r.target}: generated by pockengine export, do not edit.
+   ${gpuNodes.length} operators run here, each through its launcher pe_gpu_<k>(o) called by step.c built with -DPE_CUDA
+   (o: the plan step's inputs, then its outputs, as pointers into the managed-memory arena).
+   Builds with nvcc; with -I<export>/cuda-host-shim and g++ -x c++ it runs on the CPU for checking. */
+#include <cuda_runtime.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 
-__device__ static float pe_d_unary(int op, float x, float p0, float p1) {
-  switch (op) {
-    case ${UNARY_OPS.Relu}: return x > 0.f ? x : 0.f;
-    case ${UNARY_OPS.Neg}: return -x;
-    case ${UNARY_OPS.Sigmoid}: return 1.f / (1.f + expf(-x));
-    case ${UNARY_OPS.Tanh}: return tanhf(x);
-    case ${UNARY_OPS.Exp}: return expf(x);
-    case ${UNARY_OPS.Sqrt}: return sqrtf(x);
-    case ${UNARY_OPS.Clip}: return fminf(fmaxf(x, p0), p1);
-    default: return x;
-  }
-}
-__device__ static float pe_d_unary_grad(int op, float dy, float s, float p0, float p1) {
-  switch (op) {
-    case ${UNARY_GRAD_OPS.ReluGrad}: return s > 0.f ? dy : 0.f;
-    case ${UNARY_GRAD_OPS.SigmoidGrad}: return dy * s * (1.f - s);
-    case ${UNARY_GRAD_OPS.TanhGrad}: return dy * (1.f - s * s);
-    case ${UNARY_GRAD_OPS.ClipGrad}: return (s > p0 && s < p1) ? dy : 0.f;
-    default: return dy;
-  }
-}
-__global__ void pe_k_unary(int op, size_t n, const float *x, float *y, float p0, float p1) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i < n) y[i] = pe_d_unary(op, x[i], p0, p1);
-}
-__global__ void pe_k_unary_grad(int op, size_t n, const float *dy, const float *s, float *dx, float p0, float p1) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i < n) dx[i] = pe_d_unary_grad(op, dy[i], s[i], p0, p1);
-}
-/* y = a op b with b repeating every nb elements (same shape, scalar or trailing broadcast). */
-__global__ void pe_k_binary(int op, size_t n, const float *a, const float *b, size_t nb, float *y) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i >= n) return;
-  float u = a[i], v = b[i % nb];
-  y[i] = op == 0 ? u + v : op == 1 ? u - v : op == 2 ? u * v : op == 3 ? u / v : powf(u, v);
-}
-__global__ void pe_k_sgd(size_t n, float *p, const float *g, float lr) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i < n) p[i] -= lr * g[i];
-}
-/* Batched C[b] = op(A[b]) op(B[b]) (+ bias row): one thread per output element. */
-__global__ void pe_k_gemm(int batch, int M, int N, int K, int ta, int tb, size_t sa, size_t sb, float alpha, const float *A, const float *B, const float *bias, float beta, float *C) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i >= (size_t)batch * M * N) return;
-  int bt = (int)(i / ((size_t)M * N)), m = (int)(i / N % M), n = (int)(i % N);
-  const float *a = A + bt * sa, *b = B + bt * sb;
-  float acc = 0.f;
-  for (int k = 0; k < K; k++) acc += (ta ? a[(size_t)k * M + m] : a[(size_t)m * K + k]) * (tb ? b[(size_t)n * K + k] : b[(size_t)k * N + n]);
-  C[i] = alpha * acc + (bias ? beta * bias[n] : 0.f);
-}
-/* Direct 2-D convolution, grouped, one thread per output element. */
-__global__ void pe_k_conv2d(int N, int C, int H, int W, int M, int KH, int KW, int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw, int group,
-                            const float *x, const float *w, const float *bias, float *y) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i >= (size_t)N * M * OH * OW) return;
-  int ow = i % OW, oh = i / OW % OH, m = i / ((size_t)OW * OH) % M, n = i / ((size_t)OW * OH * M);
-  int cg = C / group, g = m / (M / group);
-  float acc = bias ? bias[m] : 0.f;
-  for (int c = 0; c < cg; c++) for (int kh = 0; kh < KH; kh++) {
-    int ih = oh * sh - ph + kh * dh; if (ih < 0 || ih >= H) continue;
-    for (int kw = 0; kw < KW; kw++) {
-      int iw = ow * sw - pw + kw * dw; if (iw < 0 || iw >= W) continue;
-      acc += x[(((size_t)n * C + g * cg + c) * H + ih) * W + iw] * w[(((size_t)m * cg + c) * KH + kh) * KW + kw];
-    }
-  }
-  y[i] = acc;
-}
-#define PE_GRID(n) (unsigned)(((n) + 255) / 256), 256
-`;
+${CUDA_KERNELS}
+/* ---- launch, errors, memory ---- */
+#ifndef PE_CUDA_HOST_SHIM
+#define PE_BLOCK 256
+#define PE_GPU_ENTER(k) ((void)0)
+#define PE_LAUNCH(kernel, n, ...) do { \\
+    const size_t pe_n_ = (size_t)(n); \\
+    if (pe_n_) { kernel<<<(unsigned)((pe_n_ + PE_BLOCK - 1) / PE_BLOCK), PE_BLOCK>>>(__VA_ARGS__); pe_check(cudaGetLastError(), "launching " #kernel); } \\
+  } while (0)
+#endif
 
-export function emitCuda(r: CompileResult, values: Map<string, Tensor>, ops: Node[]): string {
-  const slotOf = slotResolver(r);
-  const at = (v: string): string => {
-    const t = slotOf(v);
-    if (!t) throw new Error(`value "${v}" has no place in the memory plan`);
-    return `(float *)(arena + ${t.offset})`;
-  };
-  const dims = (v: string): number[] => values.get(v)?.dims ?? [];
-  const numel = (d: number[]): number => d.reduce((p, x) => p * x, 1);
-  const launchers: string[] = [];
-  const onCpu: string[] = [];
-  ops.forEach((n, k) => {
-    const [i0, i1, i2] = n.inputs, o0 = n.outputs[0];
-    let body: string | undefined;
-    if (n.opType in UNARY_OPS && ['Relu', 'Neg', 'Sigmoid', 'Tanh', 'Exp', 'Sqrt'].includes(n.opType)) {
-      body = `pe_k_unary<<<PE_GRID(${numel(dims(i0))})>>>(${UNARY_OPS[n.opType as keyof typeof UNARY_OPS]}, ${numel(dims(i0))}, ${at(i0)}, ${at(o0)}, 0.f, 0.f);`;
-    } else if (['ReluGrad', 'SigmoidGrad', 'TanhGrad'].includes(n.opType)) {
-      body = `pe_k_unary_grad<<<PE_GRID(${numel(dims(i0))})>>>(${UNARY_GRAD_OPS[n.opType as keyof typeof UNARY_GRAD_OPS]}, ${numel(dims(i0))}, ${at(i0)}, ${at(i1)}, ${at(o0)}, 0.f, 0.f);`;
-    } else if (['Add', 'Sub', 'Mul', 'Div'].includes(n.opType) && values.get(i0)?.dtype === 'float32') {
-      const a = dims(i0), b = dims(i1), na = numel(a), nb = numel(b);
-      const trailing = nb === 1 || (b.length <= a.length && b.every((d, i) => d === a[a.length - b.length + i]));
-      if (trailing && numel(dims(o0)) === na) body = `pe_k_binary<<<PE_GRID(${na})>>>(${['Add', 'Sub', 'Mul', 'Div'].indexOf(n.opType)}, ${na}, ${at(i0)}, ${at(i1)}, ${nb}, ${at(o0)});`;
-    } else if (n.opType === 'SGD' && attrFloat(n, 'momentum', 0) === 0 && !n.attrs.channels) {
-      const src = slotOf(i0), dst = slotOf(o0);
-      if (src && dst && src.offset === dst.offset) body = `pe_k_sgd<<<PE_GRID(${numel(dims(i1))})>>>(${numel(dims(i1))}, ${at(o0)}, ${at(i1)}, ${attrFloat(n, 'lr', 0.01)}f);`;
-    } else if (n.opType === 'Gemm') {
-      const a = dims(i0), bb = dims(i1), ta = attrInt(n, 'transA', 0), tb = attrInt(n, 'transB', 0);
-      const M = ta ? a[1] : a[0], K = ta ? a[0] : a[1], N = tb ? bb[0] : bb[1];
-      const biasRow = i2 && numel(dims(i2)) === N;
-      if (!i2 || biasRow) body = `pe_k_gemm<<<PE_GRID(${M * N})>>>(1, ${M}, ${N}, ${K}, ${ta}, ${tb}, 0, 0, ${attrFloat(n, 'alpha', 1)}f, ${at(i0)}, ${at(i1)}, ${i2 ? at(i2) : 'NULL'}, ${attrFloat(n, 'beta', 1)}f, ${at(o0)});`;
-    } else if (n.opType === 'Conv') {
-      const x = dims(i0), w = dims(i1), y = dims(o0);
-      if (x.length === 4) {
-        const pads = (n.attrs.pads ? (n.attrs.pads as { ints?: number[] }).ints : undefined) ?? [0, 0, 0, 0];
-        const st = (n.attrs.strides ? (n.attrs.strides as { ints?: number[] }).ints : undefined) ?? [1, 1];
-        const dl = (n.attrs.dilations ? (n.attrs.dilations as { ints?: number[] }).ints : undefined) ?? [1, 1];
-        const g = attrInt(n, 'group', 1);
-        body = `pe_k_conv2d<<<PE_GRID(${numel(y)})>>>(${x[0]}, ${x[1]}, ${x[2]}, ${x[3]}, ${w[0]}, ${w[2]}, ${w[3]}, ${y[2]}, ${y[3]}, ${st[0]}, ${st[1]}, ${pads[0]}, ${pads[1]}, ${dl[0]}, ${dl[1]}, ${g}, ${at(i0)}, ${at(i1)}, ${i2 ? at(i2) : 'NULL'}, ${at(o0)});`;
-      }
-    }
-    if (body) launchers.push(`/* ${n.id}: ${n.opType} */\nextern "C" void pe_gpu_${k}(unsigned char *arena) {\n  ${body}\n}`);
-    else onCpu.push(`${n.id} (${n.opType})`);
-  });
-  return `/* GPU operators of ${r.model.name || 'the model'} for ${r.target}: generated by pockengine export, do not edit.
-   ${launchers.length} of the ${ops.length} operators the backend assignment put on the GPU have CUDA launchers here;
-   the rest run on the CPU kernels of step.c: ${onCpu.length ? onCpu.slice(0, 40).join(', ') + (onCpu.length > 40 ? ', ...' : '') : 'none'}. */
-${DEVICE}
+extern "C" { extern float pe_lr; extern int pe_lr_set; }
+static const char *const pe_gpu_names[] = {${names.length ? names.map((x) => `"${x}"`).join(', ') : '""'}};
+static int pe_gpu_current = -1;
+static void *pe_gpu_tmp;
+#define PE_GPU_TMP_BYTES ${tmpBytes}
+
+static inline void pe_gpu_enter(int k) { pe_gpu_current = k; PE_GPU_ENTER(k); }
+
+/* A failed CUDA call ends the program with the call and the operator it served. */
+static void pe_check(cudaError_t e, const char *what) {
+  if (e == cudaSuccess) return;
+  if (pe_gpu_current >= 0) fprintf(stderr, "train-gpu: CUDA error in %s (operator %s, the last one launched): %s\\n", what, pe_gpu_names[pe_gpu_current], cudaGetErrorString(e));
+  else fprintf(stderr, "train-gpu: CUDA error in %s: %s\\n", what, cudaGetErrorString(e));
+  exit(1);
+}
+
+/* The arena and the scratch buffer: managed memory, on the same offsets for the CPU and the GPU. */
+extern "C" void *pe_gpu_alloc(size_t bytes) {
+  void *p = NULL;
+  pe_check(cudaMallocManaged(&p, bytes ? bytes : 1, cudaMemAttachGlobal), "cudaMallocManaged (the arena)");
+  if (!pe_gpu_tmp && PE_GPU_TMP_BYTES) pe_check(cudaMalloc(&pe_gpu_tmp, PE_GPU_TMP_BYTES), "cudaMalloc (kernel scratch)");
+  return p;
+}
+
+extern "C" void pe_gpu_sync(void) {
+  pe_check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+static void pe_copy_if_moved(void *dst, const void *src, size_t bytes) {
+  if (dst != src && bytes) pe_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, 0), "cudaMemcpyAsync");
+}
+static void pe_memset(void *dst, int v, size_t bytes) {
+  if (bytes) pe_check(cudaMemsetAsync(dst, v, bytes, 0), "cudaMemsetAsync");
+}
+
 ${launchers.join('\n\n')}
 `;
+  return { source, gpuScratchBytes: tmpBytes };
 }

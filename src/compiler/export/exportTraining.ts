@@ -21,7 +21,8 @@ import { emitKernels } from '../codegen/kernels';
 import { emitStep, slotResolver } from '../codegen/cstep';
 import { emitMain, STEP_H, type MainTensor } from '../codegen/cmain';
 import { findToolchain, type Toolchain, type ToolchainTarget } from '../codegen/toolchains';
-import { emitCuda, cudaOps } from '../codegen/cuda';
+import { cpuOnlyReason, emitCuda, gpuAssigned } from '../codegen/cuda';
+import { CUDA_HOST_SHIM, CUDA_HOST_SHIM_DIR } from '../codegen/cudaHostShim';
 import { checkTarget, commitDir, discardDir, tempBeside } from './atomicDir';
 import { exportOnnxStep } from './onnxStep';
 
@@ -60,6 +61,13 @@ export interface ExportOptions {
   native?: boolean;
   /** Save ReLU/Clip masks as bits, as the plan the views show does. */
   bitPackMasks?: boolean;
+  /** Backend overrides for the assignment (Jetson: which operators run on the GPU). */
+  backendOverrides?: CompileOptions['backendOverrides'];
+  /**
+   * Jetson targets: also write `cuda-host-shim/cuda_runtime.h`, a host emulation of the CUDA runtime under
+   * which step_cuda.cu compiles with g++ and runs on the CPU (tests and development; not for the board).
+   */
+  cudaHostShim?: boolean;
 }
 
 export interface ExportProgress {
@@ -99,11 +107,25 @@ export interface ExportManifest {
   toolchain: string;
   plan: { peakBytes: number; arenaBytes: number; liveBytesPeak: number; bitPackedMasks: boolean; inPlaceElementwise: boolean; scratchBytes: number; note: string };
   step: { operators: number; prologueFolded: number; kernelFamilies: string[]; cudaOperators: number };
+  /** Jetson targets: the GPU half of the step (step_cuda.cu). */
+  cuda?: ManifestCuda;
   inputs: { name: string; file: string; dtype: string; dims: number[] }[];
   params: { name: string; file: string; dims: number[] }[];
   loss: string;
   tensors: ManifestTensor[];
   weightsBytes: number;
+}
+
+export interface ManifestCuda {
+  /** Operators dispatched to pe_gpu_<k> launchers in a -DPE_CUDA build (step.c's gpuNodes, in launcher order). */
+  gpuOperators: number;
+  /** Operators the backend assignment put on the GPU that have no CUDA launcher and run on the CPU ("id (op)"). */
+  cpuFallback: string[];
+  /** Device scratch of the kernels (BatchNorm coefficients), allocated once beside the arena. */
+  gpuScratchBytes: number;
+  arch: string[];
+  /** Make target building the GPU binary on the board. */
+  makeTarget: string;
 }
 
 const DATA_TYPE: Partial<Record<DType, number>> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
@@ -162,15 +184,18 @@ OPENMP := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /d
 train: main.c step.c step.h kernels.c
 \t$(CC) $(CFLAGS) $(ARCH) $(OPENMP) main.c step.c -o train $(LDSTATIC) $(OPENMP) -lm
 ${hasCuda ? `
-# GPU operators (CUDA C), built on the board: make cuda
+# The GPU binary, built on the board with JetPack's nvcc: make train-gpu (make cuda: only step_cuda.o).
+# step.c with -DPE_CUDA runs the GPU operators through step_cuda.cu's launchers; the arena is managed memory.
 NVCC ?= nvcc
 CUDA_ARCH ?= ${cuda?.[0] ?? 'sm_87'}
 cuda: step_cuda.o
 step_cuda.o: step_cuda.cu
 \t$(NVCC) -O3 -arch=$(CUDA_ARCH) -c step_cuda.cu -o step_cuda.o
+train-gpu: main.c step.c step.h kernels.c step_cuda.cu
+\t$(NVCC) -O3 -arch=$(CUDA_ARCH) -DPE_CUDA -Xcompiler -fopenmp main.c step.c step_cuda.cu -o train-gpu -lm
 ` : ''}
 clean:
-\trm -f train *.o
+\trm -f train${hasCuda ? ' train-gpu' : ''} *.o
 .PHONY: clean${hasCuda ? ' cuda' : ''}
 `;
 };
@@ -206,8 +231,8 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
 
   progress('compile', `compiling ${path.basename(opts.model)} for ${target}`);
   const loaded = loadModel(opts.model);
-  const bitPackMasks = opts.bitPackMasks ?? false;
-  const r = compile(loaded, { scheme: opts.scheme ?? 'full', target: spec.profile, optimizer: opts.optimizer, dims: opts.dims, bitPackMasks, compare: 'none' });
+  const bitPackMasks = opts.bitPackMasks ?? true;
+  const r = compile(loaded, { scheme: opts.scheme ?? 'full', target: spec.profile, optimizer: opts.optimizer, dims: opts.dims, bitPackMasks, compare: 'none', backendOverrides: opts.backendOverrides });
   const tg = r.program.tg;
   const temp = tempBeside(out);
   const log: string[] = [];
@@ -253,7 +278,11 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
     const params = [...tg.updated.keys()].map((p) => io(p, paramFileName(p)));
 
     progress('emit', 'writing C sources');
-    const step = emitStep(r, values);
+    // Jetson: operators assigned to the GPU run through CUDA launchers in a -DPE_CUDA build; any without one stays on the CPU.
+    const onGpu = spec.cuda ? gpuAssigned(r) : new Set<string>();
+    const cpuFallback = r.program.order.filter((n) => onGpu.has(n.id) && cpuOnlyReason(n, values)).map((n) => `${n.id} (${n.opType}: ${cpuOnlyReason(n, values)})`);
+    if (cpuFallback.length) log.push(`${cpuFallback.length} operators assigned to the GPU run on the CPU: ${cpuFallback.join(', ')}`);
+    const step = emitStep(r, values, spec.cuda ? { gpu: (n) => onGpu.has(n.id) && !cpuOnlyReason(n, values) } : {});
     write('kernels.c', emitKernels(step.families));
     write('step.h', STEP_H);
     write('step.c', step.source);
@@ -263,12 +292,18 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
     for (const c of chunks) { weights.set(c, at); at += c.byteLength; }
     write('weights.bin', weights);
 
-    let cudaOperators = 0;
+    let cuda: ManifestCuda | undefined;
     if (spec.cuda) {
-      const gpuOps = cudaOps(r);
-      cudaOperators = gpuOps.length;
-      write('step_cuda.cu', emitCuda(r, values, gpuOps));
+      const cu = emitCuda(r, values, step.gpuNodes);
+      write('step_cuda.cu', cu.source);
+      cuda = { gpuOperators: step.gpuNodes.length, cpuFallback, gpuScratchBytes: cu.gpuScratchBytes, arch: spec.cuda, makeTarget: 'train-gpu' };
+      log.push(`${step.gpuNodes.length} of ${r.program.order.length} operators run on the GPU in the -DPE_CUDA build (make train-gpu on the board); \`train\` is the CPU-only binary`);
+      if (opts.cudaHostShim) {
+        fs.mkdirSync(path.join(temp, CUDA_HOST_SHIM_DIR));
+        write(`${CUDA_HOST_SHIM_DIR}/cuda_runtime.h`, CUDA_HOST_SHIM);
+      }
     }
+    const cudaOperators = step.gpuNodes.length;
     write('Makefile', makefile(spec.toolchain, spec.cuda, !!spec.cuda));
 
     const manifest: ExportManifest = {
@@ -276,9 +311,10 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
       plan: {
         peakBytes: r.plan.peakBytes, arenaBytes: r.plan.arenaBytes, liveBytesPeak: r.plan.liveBytesPeak, bitPackedMasks: bitPackMasks, inPlaceElementwise: true,
         scratchBytes: step.scratchBytes,
-        note: 'every tensor at its planned arena offset in one static arena (pe_arena); ReLU/Clip masks are not bit-packed in the export (compiled with packing off), in-place updates and elementwise operators as planned; pe_scratch holds GEMM packing panels, reduction accumulators and unread results',
+        note: `every tensor at its planned arena offset in one arena (pe_arena); ReLU/Clip masks ${bitPackMasks ? 'bit-packed as planned' : 'not bit-packed (compiled with packing off)'}, in-place updates and elementwise operators as planned; pe_scratch holds GEMM packing panels, reduction accumulators and unread results`,
       },
       step: { operators: r.program.order.length, prologueFolded: r.program.prologue.length, kernelFamilies: step.families, cudaOperators },
+      ...(cuda ? { cuda } : {}),
       inputs: inputs.map((t) => ({ name: t.name, file: t.file, dtype: values.get(t.name)!.dtype, dims: t.dims })),
       params: params.map((t) => ({ name: t.name, file: t.file, dims: t.dims })),
       loss: tg.loss.loss,
@@ -316,7 +352,7 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
           const listed = await run(nvcc.cc, ['--list-gpu-arch'], { timeout: 60_000 }).then((x) => x.stdout, () => '');
           for (const arch of spec.cuda) {
             if (listed && !listed.includes(`compute_${arch.slice(3)}`)) {
-              const msg = `this nvcc (${nvcc.cc}) cannot compile for ${arch}; step_cuda.cu builds on the board with \`make cuda\` (JetPack's nvcc)`;
+              const msg = `this nvcc (${nvcc.cc}) cannot compile for ${arch}; step_cuda.cu builds on the board with \`make cuda\` or \`make train-gpu\` (JetPack's nvcc)`;
               log.push(msg);
               buildSkipped = [buildSkipped, msg].filter(Boolean).join('\n');
               continue;
