@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ExportResult } from '../compiler/export/exportTraining';
 import type { GraphEditorProvider } from './graphEditor';
 import { planSettings } from './planSettings';
-import { defaultExportFolder, EXPORT_FORMATS, EXPORT_TARGETS, runExportFlow, type ExportFormat, type ExportTarget } from './exportFlow';
+import { defaultExportFolder, EXPORT_FORMATS, EXPORT_TARGETS, runExportFlow, targetProfile, type ExportFormat, type ExportTarget } from './exportFlow';
 
 const TARGET_LABELS: Record<ExportTarget, string> = {
   host: 'This machine (cc)',
@@ -83,7 +83,9 @@ export async function exportForDevice(editors: GraphEditorProvider, log: vscode.
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
       try {
-        return await runExportFlow({ model: model.fsPath, target, format: format!, out: out!, scheme }, {
+        // Unit overrides made in the Backends view belong to its device: they apply when exporting for it.
+        const backendOverrides = planSettings.device === targetProfile(target) ? planSettings.overrides(model.fsPath) : undefined;
+        return await runExportFlow({ model: model.fsPath, target, format: format!, out: out!, scheme, backendOverrides }, {
           signal: abort.signal,
           progress: (message) => progress.report({ message }),
           log: (line) => log.appendLine(line),

@@ -5,10 +5,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultOutDir, EXPORT_TARGETS, exportTraining, type ExportFormat, type ExportOptions, type ExportResult, type ExportTarget } from '../compiler/export/exportTraining';
+import { defaultOutDir, EXPORT_TARGETS, exportTraining, targetProfile, type ExportFormat, type ExportOptions, type ExportResult, type ExportTarget } from '../compiler/export/exportTraining';
 import { schemePathFor } from './schemeDocument';
 
-export { EXPORT_TARGETS, type ExportFormat, type ExportTarget };
+export { EXPORT_TARGETS, targetProfile, type ExportFormat, type ExportTarget };
 
 export const EXPORT_FORMATS: { format: ExportFormat; label: string; detail: string }[] = [
   { format: 'binary', label: 'Binary', detail: 'C sources, weights, manifest and the built `train` binary (needs the target\'s C compiler)' },
@@ -56,6 +56,8 @@ export interface ExportRequest {
   format: ExportFormat;
   out: string;
   scheme?: ExportOptions['scheme'];
+  /** The Backends view's unit overrides, when they were made for this target's device. */
+  backendOverrides?: ExportOptions['backendOverrides'];
 }
 
 export interface ExportUi {
@@ -80,9 +82,11 @@ export async function runExportFlow(req: ExportRequest, ui: ExportUi): Promise<E
     overwrite = true;
   }
   ui.log(`=== export ${path.basename(req.model)} for ${req.target} (${req.format}) -> ${out}`);
+  const ov = req.backendOverrides;
+  if (ov && ((ov.layers?.length ?? 0) + Object.keys(ov.ops ?? {}).length) > 0) ui.log('backend overrides from the Backends view are applied');
   try {
     const result = await exportTraining(
-      { model: req.model, target: req.target, format: req.format, out, overwrite, scheme: exportScheme(req.model, req.scheme) },
+      { model: req.model, target: req.target, format: req.format, out, overwrite, scheme: exportScheme(req.model, req.scheme), backendOverrides: req.backendOverrides },
       { signal: ui.signal, onProgress: (p) => { ui.progress(p.message); ui.log(`[${p.stage}] ${p.message}`); } },
     );
     for (const l of result.log) for (const line of l.split('\n')) if (line.trim()) ui.log(line);

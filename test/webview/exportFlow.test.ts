@@ -98,3 +98,16 @@ test('a missing cross compiler names its apt package and still writes the source
   for (const f of ['step.c', 'main.c', 'kernels.c', 'Makefile', 'manifest.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
   assert.ok(!fs.existsSync(path.join(out, 'train')));
 });
+
+test('unit overrides made in the Backends view reach the Jetson export: the manifest counts the GPU operators they chose', async () => {
+  // The MLP's own assignment keeps everything on the Orin Nano's CPU; the override puts every layer on its GPU.
+  const plain = await runExportFlow({ model, target: 'jetson-orin-nano', format: 'c', out: path.join(tmp, 'jetson-plain') }, ui(false));
+  const lines = ui(false);
+  const moved = await runExportFlow({ model, target: 'jetson-orin-nano', format: 'c', out: path.join(tmp, 'jetson-gpu'), backendOverrides: { layers: [{ match: '*', unit: 'gpu' }] } }, lines);
+  assert.ok(plain.kind === 'done' && moved.kind === 'done', `${plain.summary} / ${moved.summary}`);
+  const gpu = (r: typeof plain): number => (r.kind === 'done' ? r.result.manifest.cuda!.gpuOperators : -1);
+  assert.equal(gpu(plain), 0);
+  assert.equal(gpu(moved), moved.kind === 'done' ? moved.result.manifest.step.operators : -1);
+  assert.ok(lines.lines.includes('backend overrides from the Backends view are applied'));
+  assert.match(fs.readFileSync(path.join(tmp, 'jetson-gpu', 'step.c'), 'utf8'), /pe_gpu_0\(o\)/);
+});

@@ -44,6 +44,11 @@ const TARGETS: Record<ExportTarget, TargetSpec> = {
   'jetson-agx-orin': { profile: 'jetson-agx-orin', toolchain: 'aarch64', cuda: ['sm_87'], note: 'Jetson AGX Orin: CPU static aarch64, GPU CUDA sm_87' },
 };
 
+/** The device profile an export target compiles for (the Backends view's device of the same name). */
+export function targetProfile(target: ExportTarget): string {
+  return TARGETS[target].profile;
+}
+
 export interface ExportOptions {
   model: string;
   /** Scheme file or preset (default full). */
