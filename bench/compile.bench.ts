@@ -28,8 +28,9 @@ function timeCompile(l: LoadedModel, opts: CompileOptions, n: number): { ms: num
   return { ms, r };
 }
 
-function line(name: string, what: string, ms: number, goal: number): void {
-  console.log(`${name.padEnd(18)} ${what.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms   goal < ${goal} ms   ${ms < goal ? 'met' : 'MISSED'}`);
+/** `goal` undefined: no goal (the comparison plans come after the first paint of the plan views). */
+function line(name: string, what: string, ms: number, goal?: number): void {
+  console.log(`${name.padEnd(18)} ${what.padEnd(34)} ${ms.toFixed(1).padStart(8)} ms   ${goal === undefined ? '(after first paint; no goal)' : `goal < ${goal} ms   ${ms < goal ? 'met' : 'MISSED'}`}`);
 }
 
 // MobileNetV2 (fixture: width 0.35, batch 2, 96x96), last-2 with frozen BatchNorm, for a Raspberry Pi 4.
@@ -38,7 +39,7 @@ const mScheme = { ...presetScheme('last-2', mnv2.model.graph, mnv2.layers)!, bat
 const m0 = timeCompile(mnv2, { scheme: mScheme, target: 'rpi4', compare: 'none' }, 9);
 line('MobileNetV2', 'compile (plan + backends)', m0.ms, 100);
 const m1 = timeCompile(mnv2, { scheme: mScheme, target: 'rpi4' }, 5);
-line('MobileNetV2', '+ no-reorder and full-update plans', m1.ms, 100);
+line('MobileNetV2', '+ no-reorder and full-update plans', m1.ms);
 const mm = m1.r.memory;
 console.log(`  peak ${mb(mm.peakBytes)} (live lower bound ${mb(mm.liveBytesPeak)}); without reordering ${mb(mm.peakBytesNoReorder!)}; ` +
   `full update ${mb(mm.peakBytesFullUpdate!)}: ${(mm.peakBytesFullUpdate! / mm.peakBytes).toFixed(2)}x lower (TTE reports ~9x at batch 1); est. step ${m1.r.backends.estStepMs.toFixed(2)} ms on rpi4`);
@@ -52,7 +53,7 @@ const dims = { batch: 1, seq: 512 };
 const l0 = timeCompile(llama, { scheme: 'last-2', target: 'jetson-agx-orin', dims, compare: 'none' }, 3);
 line('LLaMA-2-7B-shaped', 'compile (plan + backends)', l0.ms, 1500);
 const l1 = timeCompile(llama, { scheme: 'last-2', target: 'jetson-agx-orin', dims }, 1);
-line('LLaMA-2-7B-shaped', '+ no-reorder and full-update plans', l1.ms, 1500);
+line('LLaMA-2-7B-shaped', '+ no-reorder and full-update plans', l1.ms);
 const lm = l1.r.memory;
 console.log(`  ${l1.r.schedule.length} steps, ${lm.tensors.length} tensors; peak ${gb(lm.peakBytes)}; without reordering ${gb(lm.peakBytesNoReorder!)}; ` +
   `full update ${gb(lm.peakBytesFullUpdate!)} (${(lm.peakBytesFullUpdate! / lm.peakBytes).toFixed(2)}x)`);
