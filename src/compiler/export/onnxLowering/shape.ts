@@ -9,23 +9,7 @@ import type { Node } from '../../ir/graph';
 import { attrInt, attrInts } from '../../ir/graph';
 import { ModelError } from '../../onnx/errors';
 import { A, numel, type Emitter } from './emitter';
-
-/** Indices of X a Slice takes along one axis (ONNX Slice's clamping rules). */
-export function sliceIndices(dim: number, start: number, end: number, step: number): number[] {
-  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
-  let s = start < 0 ? start + dim : start;
-  let e = end < 0 ? end + dim : end;
-  if (step > 0) {
-    s = clamp(s, 0, dim);
-    e = clamp(e, 0, dim);
-  } else {
-    s = clamp(s, 0, dim - 1);
-    e = clamp(e, -1, dim - 1);
-  }
-  const idx: number[] = [];
-  for (let i = s; step > 0 ? i < e : i > e; i += step) idx.push(i);
-  return idx;
-}
+import { sliceIndices } from '../../ir/slice';
 
 const big = (v: number): number => (v > 2 ** 52 ? Infinity : v < -(2 ** 52) ? -Infinity : v);
 

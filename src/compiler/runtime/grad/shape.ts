@@ -5,6 +5,7 @@ import { attr, attrInt, type Node } from '../../ir/graph';
 import type { Tensor } from '../../ir/tensor';
 import { broadcastPlan, broadcastTo, forEachRun, normAxis, stridesOf } from '../kernels/util';
 import { dimsOf, f32, floatTensor, register, sameDims } from './common';
+import { sliceIndices } from '../../ir/slice';
 
 /** ReduceToShape(G, shape): sums G over the axes where `shape` was broadcast (numpy rules). */
 export function reduceToShape(g: Tensor, target: number[]): Tensor {
@@ -69,22 +70,6 @@ register('SplitLike', (inputs, node) => {
   });
 });
 
-function sliceRange(dim: number, start: number, end: number, step: number): number[] {
-  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
-  let s = start < 0 ? start + dim : start;
-  let e = end < 0 ? end + dim : end;
-  if (step > 0) {
-    s = clamp(s, 0, dim);
-    e = clamp(e, 0, dim);
-  } else {
-    s = clamp(s, 0, dim - 1);
-    e = clamp(e, -1, dim - 1);
-  }
-  const idx: number[] = [];
-  for (let i = s; step > 0 ? i < e : i > e; i += step) idx.push(i);
-  return idx;
-}
-
 /** SliceGrad(dY, shape(X), starts, ends, axes?, steps?) (or attributes, Slice-1): dY scattered into zeros. */
 register('SliceGrad', (inputs, node: Node) => {
   const dy = f32(inputs[0], 'dY');
@@ -98,7 +83,7 @@ register('SliceGrad', (inputs, node: Node) => {
   const ranges = xDims.map((d) => Array.from({ length: d }, (_, i) => i));
   axes.forEach((a, k) => {
     const ax = normAxis(a, rank);
-    ranges[ax] = sliceRange(xDims[ax], starts[k], ends[k], steps[k]);
+    ranges[ax] = sliceIndices(xDims[ax], starts[k], ends[k], steps[k]);
   });
   const strides = stridesOf(xDims);
   const out = new Float32Array(xDims.reduce((p, d) => p * d, 1));
