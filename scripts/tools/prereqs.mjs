@@ -15,6 +15,7 @@ const TEST = [
   'chromium', // webview tests and the code-server e2e drive it through playwright-core
   'gcc-aarch64-linux-gnu', 'gcc-arm-linux-gnueabihf', 'qemu-user', // device binaries, run under emulation
   'openssh-server', 'openssh-client', // deploy tests start a real sshd on 127.0.0.1
+  'clang', // sm_53 (Jetson Nano) PTX: CUDA 12.9+'s nvcc dropped Maxwell (src/compiler/codegen/ptx.ts)
 ];
 
 function missingDebianPackages(names) {

@@ -22,6 +22,7 @@ import { emitStep, slotResolver } from '../codegen/cstep';
 import { emitMain, STEP_H, type MainTensor } from '../codegen/cmain';
 import { findToolchain, type Toolchain, type ToolchainTarget } from '../codegen/toolchains';
 import { cpuOnlyReason, emitCuda, gpuAssigned } from '../codegen/cuda';
+import { checkPtx, compilePtx } from '../codegen/ptx';
 import { CUDA_HOST_SHIM, CUDA_HOST_SHIM_DIR } from '../codegen/cudaHostShim';
 import { checkTarget, commitDir, discardDir, tempBeside } from './atomicDir';
 import { exportOnnxStep } from './onnxStep';
@@ -353,13 +354,24 @@ export async function exportTraining(opts: ExportOptions, hooks: { onProgress?: 
         progress('cuda', 'compiling CUDA sources with nvcc -c');
         try {
           const nvcc = findToolchain('cuda');
-          // CUDA 12.9+ dropped Maxwell (sm_5x): the Nano's sm_53 object is then built on the board (JetPack's nvcc).
+          // CUDA 12.9+ dropped Maxwell (sm_5x): for the Nano, sm_53 PTX is made here with clang; the object is built on the board.
           const listed = await run(nvcc.cc, ['--list-gpu-arch'], { timeout: 60_000 }).then((x) => x.stdout, () => '');
           for (const arch of spec.cuda) {
             if (listed && !listed.includes(`compute_${arch.slice(3)}`)) {
-              const msg = `this nvcc (${nvcc.cc}) cannot compile for ${arch}; step_cuda.cu builds on the board with \`make cuda\` or \`make train-gpu\` (JetPack's nvcc)`;
-              log.push(msg);
-              buildSkipped = [buildSkipped, msg].filter(Boolean).join('\n');
+              // clang still targets it: the device half as PTX (codegen/ptx.ts), checked by ptxas; the board's
+              // JetPack nvcc builds the object with `make cuda` / `make train-gpu`.
+              const ptx = `step_cuda.${arch}.ptx`;
+              try {
+                const made = await compilePtx(path.join(temp, 'step_cuda.cu'), arch, path.join(temp, ptx), { signal });
+                const check = await checkPtx(path.join(temp, ptx), arch, { signal });
+                files.push(ptx);
+                log.push(made.command, `${ptx}: ${check.entries.length} kernels for ${check.target}, no unresolved calls${check.assembledFor ? `, assembled by ptxas for ${check.assembledFor}` : ''}`);
+              } catch (e) {
+                throwIfAborted(signal);
+                const msg = `this nvcc (${nvcc.cc}) cannot compile for ${arch} and no ${ptx} was made: ${(e as Error).message}; step_cuda.cu builds on the board with \`make cuda\` or \`make train-gpu\` (JetPack's nvcc)`;
+                log.push(msg);
+                buildSkipped = [buildSkipped, msg].filter(Boolean).join('\n');
+              }
               continue;
             }
             const o = `step_cuda.${arch}.o`;
