@@ -10,8 +10,11 @@
 //                `channels`); ConvGradBias -> ReduceSum
 //   pool.ts      MaxPoolGrad -> MaxPool Indices + ScatterElements(add); AveragePoolGrad -> ConvTranspose
 //                by ones; GlobalAveragePoolGrad -> Expand
-//   shape.ts     SliceGrad (any steps) -> Pad/Reshape/Slice; GatherGrad -> ScatterND(add); SplitLike,
+//   shape.ts     SliceGrad (any steps) -> Pad/Reshape/Slice; GatherGrad -> ScatterND / ScatterElements(add)
+//                (any axis); PadGrad -> Slice + Pad; TileGrad -> Reshape + ReduceSum; SplitLike,
 //                ReduceToShape, ReduceGrad
+//   activation.ts LeakyRelu/HardSigmoid/HardSwish/Gelu (exact, tanh)/Erf/Softplus gradients from X
+//   norm.ts      LayerNormGrad, InstanceNormGrad in closed form (float64 statistics)
 //   optimizer.ts SGD (momentum, dampening, weight decay, Nesterov), Adam/AdamW, channel-sliced updates
 // and here: BatchNormalization (train) and BatchNormGrad in closed form, the activation gradients as
 // Where and arithmetic, SoftmaxCrossEntropy(Grad) -> SoftmaxCrossEntropyLoss / Softmax − OneHot, MatMulT.
@@ -27,7 +30,9 @@ import { batchNormTrains } from '../train/rules';
 import { A, createEmitter, numel, ONNX_DOUBLE, ONNX_FLOAT, type Emitter } from './onnxLowering/emitter';
 import { lowerConvGradBias, lowerConvGradInput, lowerConvGradWeight } from './onnxLowering/conv';
 import { lowerAveragePoolGrad, lowerGlobalAveragePoolGrad, lowerMaxPoolGrad } from './onnxLowering/pool';
-import { lowerGatherGrad, lowerReduceGrad, lowerReduceToShape, lowerSliceGrad, lowerSplitLike } from './onnxLowering/shape';
+import { lowerGatherGrad, lowerPadGrad, lowerReduceGrad, lowerReduceToShape, lowerSliceGrad, lowerSplitLike, lowerTileGrad } from './onnxLowering/shape';
+import { lowerErfGrad, lowerGeluGrad, lowerHardSigmoidGrad, lowerHardSwishGrad, lowerLeakyReluGrad, lowerSoftplusGrad } from './onnxLowering/activation';
+import { lowerInstanceNormGrad, lowerLayerNormGrad } from './onnxLowering/norm';
 import { lowerAdam, lowerSgd } from './onnxLowering/optimizer';
 
 export const updatedName = (v: string): string => `${v}.updated`;
@@ -93,6 +98,8 @@ function lowerBatchNormGrad(e: Emitter, n: Node): void {
 const LOWERINGS: Record<string, Lowering> = {
   BatchNormalization: lowerBatchNorm,
   BatchNormGrad: lowerBatchNormGrad,
+  LayerNormGrad: lowerLayerNormGrad,
+  InstanceNormGrad: lowerInstanceNormGrad,
   ConvGradInput: lowerConvGradInput,
   ConvGradWeight: lowerConvGradWeight,
   ConvGradBias: lowerConvGradBias,
@@ -101,6 +108,8 @@ const LOWERINGS: Record<string, Lowering> = {
   GlobalAveragePoolGrad: lowerGlobalAveragePoolGrad,
   SliceGrad: lowerSliceGrad,
   GatherGrad: lowerGatherGrad,
+  PadGrad: lowerPadGrad,
+  TileGrad: lowerTileGrad,
   SplitLike: lowerSplitLike,
   ReduceToShape: lowerReduceToShape,
   ReduceGrad: lowerReduceGrad,
@@ -113,6 +122,12 @@ const LOWERINGS: Record<string, Lowering> = {
     const hi = hi0 || e.f32(n.attrs.max ? attrFloat(n, 'max', Infinity) : 3.4e38);
     e.one('Where', [e.one('And', [e.one('GreaterOrEqual', [x, lo]), e.one('LessOrEqual', [x, hi])]), dy, e.f32(0)], {}, n.outputs[0]);
   },
+  LeakyReluGrad: lowerLeakyReluGrad,
+  HardSigmoidGrad: lowerHardSigmoidGrad,
+  HardSwishGrad: lowerHardSwishGrad,
+  GeluGrad: lowerGeluGrad,
+  ErfGrad: lowerErfGrad,
+  SoftplusGrad: lowerSoftplusGrad,
   SigmoidGrad: (e, n) => void e.one('Mul', [n.inputs[0], e.one('Mul', [n.inputs[1], e.one('Sub', [e.f32(1), n.inputs[1]])])], {}, n.outputs[0]),
   TanhGrad: (e, n) => void e.one('Mul', [n.inputs[0], e.one('Sub', [e.f32(1), e.one('Mul', [n.inputs[1], n.inputs[1]])])], {}, n.outputs[0]),
   SoftmaxGrad: (e, n) => {
