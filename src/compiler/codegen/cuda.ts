@@ -5,26 +5,28 @@
 // stream and returns; step.c calls `pe_gpu_sync()` before the CPU next touches the arena.
 //
 // The launchers mirror cstep.ts operator by operator (shapes and constant operands are baked in from
-// `values`), including what cstep does around the kernels: an updated value placed apart from the value
+// `values`, through the same per-operator geometry, opArgs.ts), including what cstep does around the kernels: an updated value placed apart from the value
 // it replaces is copied first (SGD/Adam state, BatchNorm running statistics), and bit-packed masks
 // (`v#mask` in the plan step) are written by v's producer and read by ReluGrad/ClipGrad. Values the host
 // may not read while kernels run (optimizer step counters) are read on the device.
 
 import type { Node } from '../ir/graph';
-import { attrFloat, attrInt, attrInts } from '../ir/graph';
+import { attrFloat, attrInt } from '../ir/graph';
 import type { Tensor } from '../ir/tensor';
 import type { CompileResult } from '../compile';
-import { convGeometry } from '../runtime/im2col';
-import { convAttrs } from '../runtime/kernels/conv';
-import { poolGeometry } from '../runtime/kernels/pool';
 import { stridesOf } from '../runtime/kernels/util';
 import { batchNormTrains } from '../train/rules';
 import { slotResolver } from './cstep';
 import { CUDA_KERNELS, CUDA_MAX_RANK } from './cudaKernels';
-import { conv2dInit, type Conv2dParams } from './kernels/conv';
-import { BINARY_OPS, CAST_TYPES, UNARY_GRAD_OPS, UNARY_OPS, binaryArgs, whereArgs } from './kernels/elementwise';
+import { conv2dInit } from './kernels/conv';
+import { BINARY_OPS, CAST_TYPES, binaryArgs, whereArgs } from './kernels/elementwise';
 import { pool2dInit } from './kernels/pool';
-import { boxArgs, broadcastArgs, reduceArgs, transposeArgs } from './kernels/reduce';
+import { reduceArgs } from './kernels/reduce';
+import {
+  adamParams, cFloat as cf, channelDims, channelSlice, concatParts, convArgs, convGradWeightChannels, dropoutArgs, gatherArgs, gemmArgs,
+  maskPacks, matmulArgs, numel, poolArgs, reduceGradArgs, reduceKept, sgdParams, sliceArgs, softmaxArgs, stridedCopyArgs, unaryParams,
+  xentArgs,
+} from './opArgs';
 
 const UNARY = ['Relu', 'Neg', 'Sigmoid', 'Tanh', 'Exp', 'Sqrt', 'Erf', 'HardSwish', 'Log', 'Abs', 'Reciprocal', 'Softplus', 'Cos', 'Sin', 'Clip', 'LeakyRelu', 'HardSigmoid', 'Gelu'];
 const UNARY_GRAD = ['ReluGrad', 'SigmoidGrad', 'TanhGrad', 'HardSwishGrad', 'ErfGrad', 'SoftplusGrad', 'ClipGrad', 'LeakyReluGrad', 'HardSigmoidGrad', 'GeluGrad'];
@@ -56,8 +58,8 @@ export const GPU_PROFILE_OPS: readonly string[] = [...CUDA_OPS, 'Constant'];
 export function cpuOnlyReason(n: Node, values: Map<string, Tensor>): string | undefined {
   if (!CUDA_OP_SET.has(n.opType)) return 'no CUDA kernel';
   if (n.opType === 'Dropout') {
-    const num = (v: string | undefined, dflt: number): number => (v && values.get(v) ? Number(values.get(v)!.data[0]) : dflt);
-    if (num(n.inputs[2], 0) !== 0 && num(n.inputs[1], attrFloat(n, 'ratio', 0.5)) > 0) return 'random dropout draws its mask on the CPU';
+    const { ratio, training } = dropoutArgs(n, values);
+    if (training && ratio > 0) return 'random dropout draws its mask on the CPU';
   }
   return undefined;
 }
@@ -73,17 +75,8 @@ export interface EmittedCuda {
   gpuScratchBytes: number;
 }
 
-const numel = (d: number[]): number => d.reduce((p, x) => p * x, 1);
 /** Text safe inside a C comment. */
 const inComment = (t: string): string => t.replace(/\*\//g, '* /');
-const normAxis = (a: number, r: number): number => (a < 0 ? a + r : a);
-function cf(v: number): string {
-  if (v === Infinity) return 'INFINITY';
-  if (v === -Infinity) return '-INFINITY';
-  if (Number.isNaN(v)) return 'NAN';
-  const s = String(Math.fround(v) === v ? v : Math.fround(v));
-  return /[.eE]/.test(s) ? `${s}f` : `${s}.0f`;
-}
 const C_TYPE: Record<string, string> = { float32: 'float', int64: 'int64_t', bool: 'uint8_t', uint8: 'uint8_t', int32: 'int32_t' };
 const ELEM_BYTES: Record<string, number> = { float32: 4, int64: 8, bool: 1, uint8: 1, int32: 4, float64: 8 };
 
@@ -116,12 +109,6 @@ export function reduceSpec(xd: number[], kept: number[]): { init: string; ny: nu
   return { init: `{${kd.length}, ${rd.length}, ${inner}, ${list(kd)}, ${list(ks)}, ${list(rd)}, ${list(rs)}}`, ny: ra.ny };
 }
 
-function sliceStart(dim: number, start: number, end: number, step: number): number {
-  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
-  const s = start < 0 ? start + dim : start;
-  return step > 0 ? clamp(s, 0, dim) : clamp(s, 0, dim - 1);
-}
-
 export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes: Node[]): EmittedCuda {
   const opset = r.program.tg.opsets[''] ?? 17;
   const slotOf = slotResolver(r);
@@ -133,31 +120,8 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
   };
   const dtypeOf = (v: string): string => values.get(v)?.dtype ?? 'float32';
   const bytesOf = (v: string): number => numel(dimsOf(v)) * (ELEM_BYTES[dtypeOf(v)] ?? 4);
-  const scalar = (v: string | undefined, dflt: number): number => {
-    const t = v ? values.get(v) : undefined;
-    return t ? Number(t.data[0] as number | bigint) : dflt;
-  };
-  const intList = (v: string | undefined): number[] | undefined => {
-    const t = v ? values.get(v) : undefined;
-    if (!t) return undefined;
-    return Array.from(t.data as ArrayLike<number | bigint>, (x) => {
-      const k = Number(x);
-      return k > 2 ** 52 ? Infinity : k < -(2 ** 52) ? -Infinity : k;
-    });
-  };
-  // The backward readers of a masked value decide what its bits mean.
-  const maskReaders = new Map<string, Node[]>();
-  for (const n of r.program.order) if ((n.opType === 'ReluGrad' || n.opType === 'ClipGrad') && n.inputs[1]) (maskReaders.get(n.inputs[1]) ?? maskReaders.set(n.inputs[1], []).get(n.inputs[1])!).push(n);
-  const clipBounds = (n: Node): [number, number] => [
-    n.inputs[2] ? scalar(n.inputs[2], -Infinity) : attrFloat(n, 'min', -Infinity),
-    n.inputs[3] ? scalar(n.inputs[3], Infinity) : attrFloat(n, 'max', Infinity),
-  ];
-  const maskRule = (v: string): { mode: number; lo: number; hi: number } => {
-    const rules = (maskReaders.get(v) ?? []).map((n) => (n.opType === 'ReluGrad' ? { mode: 0, lo: 0, hi: 0 } : { mode: 1, lo: clipBounds(n)[0], hi: clipBounds(n)[1] }));
-    if (!rules.length) throw new Error(`the mask of "${v}" has no ReluGrad or ClipGrad reader`);
-    if (rules.some((x) => x.mode !== rules[0].mode || x.lo !== rules[0].lo || x.hi !== rules[0].hi)) throw new Error(`the mask of "${v}" is read by gradients with different rules; export with bitPackMasks off`);
-    return rules[0];
-  };
+  // The backward readers of a masked value decide what its bits mean (the same predicates as the C step's).
+  const packs = maskPacks(r, values);
 
   let tmpBytes = 0;
   const launchers: string[] = [];
@@ -182,92 +146,48 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
       return name;
     };
     const copyIfMoved = (fromSlot: number, toOut: number, from: string): void => emit(`pe_copy_if_moved(o[${nin + toOut}], o[${fromSlot}], ${bytesOf(from)});`);
-    const convParams = (x: number[], w: number[], y: number[]): Conv2dParams => {
-      if (x.length === 3) {
-        // 1-D [N, C, L]: the 2-D kernels with H = 1, as the C step does.
-        const a = convAttrs(n, 1);
-        const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
-        const geo = convGeometry(x.slice(2), kernel, { ...a });
-        return {
-          N: x[0], C: x[1], H: 1, W: x[2], M: w[0], KH: 1, KW: kernel[0], OH: 1, OW: y[2],
-          sh: 1, sw: geo.strides[0], ph: 0, pw: geo.padsBegin[0], dh: 1, dw: geo.dilations[0], group: a.group,
-        };
-      }
-      if (x.length !== 4) throw new Error(`${op} ${n.id}: only 1-D and 2-D convolutions are exported (input [${x}])`);
-      const a = convAttrs(n, 2);
-      const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
-      const geo = convGeometry(x.slice(2), kernel, { ...a });
-      return {
-        N: x[0], C: x[1], H: x[2], W: x[3], M: w[0], KH: kernel[0], KW: kernel[1], OH: y[2], OW: y[3],
-        sh: geo.strides[0], sw: geo.strides[1], ph: geo.padsBegin[0], pw: geo.padsBegin[1], dh: geo.dilations[0], dw: geo.dilations[1], group: a.group,
-      };
-    };
 
     switch (op) {
       case 'Gemm': {
-        const a = dimsOf(i0), b = dimsOf(i1);
-        const ta = attrInt(n, 'transA', 0), tb = attrInt(n, 'transB', 0);
-        const M = ta ? a[1] : a[0], K = ta ? a[0] : a[1], N = tb ? b[0] : b[1];
-        let cs0 = 0, cs1 = 0;
-        if (i2) {
-          const cd = dimsOf(i2);
-          const full = [...new Array(Math.max(0, 2 - cd.length)).fill(1), ...cd];
-          cs0 = full[0] === 1 ? 0 : full[1];
-          cs1 = full[1] === 1 ? 0 : 1;
-        }
-        launch('pe_k_gemm', M * N, M, N, K, ta, tb, cf(attrFloat(n, 'alpha', 1)), cf(attrFloat(n, 'beta', 1)), I(0), I(1), i2 ? I(2) : 'NULL', cs0, cs1, O(0));
+        const g = gemmArgs(n, dimsOf(i0), dimsOf(i1), i2 ? dimsOf(i2) : undefined);
+        launch('pe_k_gemm', g.M * g.N, g.M, g.N, g.K, g.ta, g.tb, cf(g.alpha), cf(g.beta), I(0), I(1), i2 ? I(2) : 'NULL', g.cs0, g.cs1, O(0));
         break;
       }
       case 'MatMul': case 'MatMulT': {
-        const a = dimsOf(i0), b = dimsOf(i1);
-        const ta = op === 'MatMulT' ? attrInt(n, 'transA', 0) : 0, tb = op === 'MatMulT' ? attrInt(n, 'transB', 0) : 0;
-        if (a.length < 2 || b.length < 2) throw new Error(`${op} ${n.id}: 1-D operands are not exported`);
-        const M = ta ? a[a.length - 1] : a[a.length - 2], K = ta ? a[a.length - 2] : a[a.length - 1];
-        const N = tb ? b[b.length - 2] : b[b.length - 1];
-        const ab = a.slice(0, -2), bb = b.slice(0, -2);
-        const rank = Math.max(ab.length, bb.length);
-        const pa = [...new Array(rank - ab.length).fill(1), ...ab], pb = [...new Array(rank - bb.length).fill(1), ...bb];
-        const out = pa.map((d, i) => Math.max(d, pb[i]));
-        const strides = (dims: number[], mat: number): number[] => {
-          const st: number[] = new Array(dims.length).fill(0);
-          let acc = mat;
-          for (let i = dims.length - 1; i >= 0; i--) { st[i] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
-          return st;
-        };
-        const sv = stat('pe_nd_t', nd(out, strides(pa, M * K), strides(pb, K * N)));
-        const total = numel(out) * M * N;
-        launch('pe_k_matmul', total, `(size_t)${total}`, sv, M, N, K, ta, tb, I(0), I(1), O(0));
+        const m = matmulArgs(n, dimsOf(i0), dimsOf(i1));
+        const sv = stat('pe_nd_t', nd(m.dims, m.as, m.bs));
+        const total = numel(m.dims) * m.M * m.N;
+        launch('pe_k_matmul', total, `(size_t)${total}`, sv, m.M, m.N, m.K, m.ta, m.tb, I(0), I(1), O(0));
         break;
       }
       case 'Conv': {
-        const p = convParams(dimsOf(i0), dimsOf(i1), dimsOf(o0));
+        const p = convArgs(n, dimsOf(i0), dimsOf(i1), dimsOf(o0));
         const sv = stat('pe_conv2d_t', conv2dInit(p));
         launch('pe_k_conv2d', p.N * p.M * p.OH * p.OW, sv, I(0), I(1), i2 ? I(2) : 'NULL', O(0));
         break;
       }
       case 'ConvGradInput': {
-        const p = convParams(dimsOf(o0), dimsOf(i1), dimsOf(i0));
+        const p = convArgs(n, dimsOf(o0), dimsOf(i1), dimsOf(i0));
         const sv = stat('pe_conv2d_t', conv2dInit(p));
         launch('pe_k_conv2d_grad_input', p.N * p.C * p.H * p.W, sv, I(0), I(1), O(0));
         break;
       }
       case 'ConvGradWeight': {
         const w = dimsOf(i2);
-        const p = convParams(dimsOf(i0), w, dimsOf(i1));
-        const mlimit = Math.min(n.attrs.channels ? attrInt(n, 'channels', w[0]) : w[0], p.M);
+        const p = convArgs(n, dimsOf(i0), w, dimsOf(i1));
+        const mlimit = Math.min(convGradWeightChannels(n, w), p.M);
         if (mlimit <= 0) break;
         const sv = stat('pe_conv2d_t', conv2dInit(p));
         launch('pe_k_conv2d_grad_weight', mlimit * (p.C / p.group) * p.KH * p.KW, sv, mlimit, I(0), I(1), O(0));
         break;
       }
       case 'ConvGradBias': {
-        const d = dimsOf(i0);
-        launch('pe_k_conv2d_grad_bias', d[1], d[0], d[1], numel(d.slice(2)), I(0), O(0));
+        const { N, C, S } = channelDims(dimsOf(i0));
+        launch('pe_k_conv2d_grad_bias', C, N, C, S, I(0), O(0));
         break;
       }
       case 'BatchNormalization': {
-        const d = dimsOf(i0);
-        const N = d[0], C = d[1], S = numel(d.slice(2));
+        const { N, C, S } = channelDims(dimsOf(i0));
         const eps = cf(attrFloat(n, 'epsilon', 1e-5));
         tmpBytes = Math.max(tmpBytes, 8 * C);
         if (batchNormTrains(n, opset)) {
@@ -282,8 +202,7 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
         break;
       }
       case 'BatchNormGrad': {
-        const d = dimsOf(i0);
-        const N = d[0], C = d[1], S = numel(d.slice(2));
+        const { N, C, S } = channelDims(dimsOf(i0));
         const eps = cf(attrFloat(n, 'epsilon', 1e-5));
         if (attrInt(n, 'training_mode', 1) !== 0) {
           tmpBytes = Math.max(tmpBytes, 32 * C);
@@ -311,15 +230,9 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
       }
       case 'Relu': case 'Neg': case 'Sigmoid': case 'Tanh': case 'Exp': case 'Sqrt': case 'Erf': case 'HardSwish': case 'Log': case 'Abs':
       case 'Reciprocal': case 'Softplus': case 'Cos': case 'Sin': case 'Clip': case 'LeakyRelu': case 'HardSigmoid': case 'Gelu': {
-        let p0 = 0, p1 = 0;
-        let code: number = UNARY_OPS[op as keyof typeof UNARY_OPS];
-        if (op === 'Clip') {
-          p0 = i1 ? scalar(i1, -Infinity) : attrFloat(n, 'min', -Infinity);
-          p1 = i2 ? scalar(i2, Infinity) : attrFloat(n, 'max', Infinity);
-        } else if (op === 'LeakyRelu') p0 = attrFloat(n, 'alpha', 0.01);
-        else if (op === 'HardSigmoid') { p0 = attrFloat(n, 'alpha', 0.2); p1 = attrFloat(n, 'beta', 0.5); } else if (op === 'Gelu' && n.attrs.approximate) code = UNARY_OPS.GeluTanh;
+        const u = unaryParams(n, values);
         const total = numel(dimsOf(i0));
-        launch('pe_k_unary', total, code, `(size_t)${total}`, I(0), O(0), cf(p0), cf(p1));
+        launch('pe_k_unary', total, u.code, `(size_t)${total}`, I(0), O(0), cf(u.p0), cf(u.p1));
         break;
       }
       case 'ReluGrad': case 'SigmoidGrad': case 'TanhGrad': case 'HardSwishGrad': case 'ErfGrad': case 'SoftplusGrad':
@@ -329,12 +242,8 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
           launch('pe_k_mask_grad', total, `(size_t)${total}`, I(0), '(const uint8_t *)o[1]', O(0));
           break;
         }
-        let p0 = 0, p1 = 0;
-        let code: number = UNARY_GRAD_OPS[op as keyof typeof UNARY_GRAD_OPS];
-        if (op === 'ClipGrad') [p0, p1] = clipBounds(n);
-        else if (op === 'LeakyReluGrad') p0 = attrFloat(n, 'alpha', 0.01);
-        else if (op === 'HardSigmoidGrad') { p0 = attrFloat(n, 'alpha', 0.2); p1 = attrFloat(n, 'beta', 0.5); } else if (op === 'GeluGrad' && n.attrs.approximate) code = UNARY_GRAD_OPS.GeluTanhGrad;
-        launch('pe_k_unary_grad', total, code, `(size_t)${total}`, I(0), I(1), O(0), cf(p0), cf(p1));
+        const u = unaryParams(n, values);
+        launch('pe_k_unary_grad', total, u.code, `(size_t)${total}`, I(0), I(1), O(0), cf(u.p0), cf(u.p1));
         break;
       }
       case 'Sum': {
@@ -360,16 +269,14 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
         break;
       }
       case 'Dropout': {
-        const ratio = scalar(i1, attrFloat(n, 'ratio', 0.5));
-        const training = i2 ? scalar(i2, 0) !== 0 : false;
+        const { ratio, training } = dropoutArgs(n, values);
         if (training && ratio > 0) throw new Error(`Dropout ${n.id}: random dropout (ratio ${ratio}) in training mode is not exported; export with ratio 0`);
         copyIfMoved(0, 0, i0);
         if (n.outputs[1]) emit(`pe_memset(o[${nin + 1}], 1, ${numel(dimsOf(i0))});`);
         break;
       }
       case 'DropoutGrad': {
-        const ratio = scalar(i2, attrFloat(n, 'ratio', 0.5));
-        const training = i3 ? scalar(i3, 0) !== 0 : false;
+        const { ratio, training } = dropoutArgs(n, values);
         const total = numel(dimsOf(i0));
         launch('pe_k_dropout_grad', total, `(size_t)${total}`, I(0), I(1, 'uint8_t'), cf(training && ratio < 1 ? 1 / (1 - ratio) : 1), O(0));
         break;
@@ -385,13 +292,8 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
         copyIfMoved(0, 0, i0);
         break;
       case 'ReduceSum': case 'ReduceMean': case 'ReduceToShape': {
-        const xd = dimsOf(i0), od = dimsOf(o0);
-        let kept: number[];
-        if (op === 'ReduceToShape') kept = [...new Array(xd.length - od.length).fill(1), ...od];
-        else {
-          const axes = (intList(i1) ?? attrInts(n, 'axes') ?? (attrInt(n, 'noop_with_empty_axes', 0) ? [] : xd.map((_, i) => i))).map((a) => normAxis(a, xd.length));
-          kept = xd.map((d, i) => (axes.includes(i) ? 1 : d));
-        }
+        const xd = dimsOf(i0);
+        const kept = reduceKept(n, values, xd, dimsOf(o0));
         // Nothing reduced: a copy (the C kernel's ReduceMean then divides by 1).
         if (numel(kept) === numel(xd)) { copyIfMoved(0, 0, i0); break; }
         const rs = reduceSpec(xd, kept);
@@ -401,92 +303,62 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
         break;
       }
       case 'ReduceGrad': {
-        const xd = dimsOf(o0), dyd = dimsOf(i0);
-        const axes = (intList(i2) ?? attrInts(n, 'axes') ?? []).map((a) => normAxis(a, xd.length));
-        const kept = axes.length ? xd.map((d, i) => (axes.includes(i) ? 1 : d)) : (numel(dyd) === 1 ? xd.map(() => 1) : xd);
-        const count = numel(xd) / numel(kept);
-        const b = broadcastArgs(kept, xd);
+        const xd = dimsOf(o0);
+        const b = reduceGradArgs(n, values, xd, dimsOf(i0));
         const sv = stat('pe_nd_t', nd(b.dims, b.xs));
-        launch('pe_k_copy_strided', numel(xd), `(size_t)${numel(xd)}`, sv, I(0), O(0), cf(attrInt(n, 'mean', 0) ? 1 / count : 1));
+        launch('pe_k_copy_strided', numel(xd), `(size_t)${numel(xd)}`, sv, I(0), O(0), cf(b.scale));
         break;
       }
       case 'Transpose': case 'Expand': {
-        const xd = dimsOf(i0);
-        const t = op === 'Transpose' ? transposeArgs(xd, attrInts(n, 'perm') ?? xd.map((_, i) => xd.length - 1 - i)) : broadcastArgs(xd, dimsOf(o0));
+        const t = stridedCopyArgs(n, dimsOf(i0), dimsOf(o0));
         const sv = stat('pe_nd_t', nd(t.dims, t.xs));
         const total = numel(dimsOf(o0));
         launch('pe_k_copy_strided', total, `(size_t)${total}`, sv, I(0), O(0), '1.0f');
         break;
       }
       case 'Slice': case 'SliceGrad': {
-        const fwd = op === 'Slice';
-        const xd = fwd ? dimsOf(i0) : dimsOf(o0);
-        const sd = fwd ? dimsOf(o0) : dimsOf(i0);
-        const base = fwd ? 1 : 2;
-        const starts = intList(n.inputs[base]) ?? attrInts(n, 'starts') ?? [];
-        const ends = intList(n.inputs[base + 1]) ?? attrInts(n, 'ends') ?? [];
-        const axes = (intList(n.inputs[base + 2]) ?? attrInts(n, 'axes') ?? starts.map((_, i) => i)).map((a) => normAxis(a, xd.length));
-        const steps = intList(n.inputs[base + 3]) ?? starts.map(() => 1);
-        const first = xd.map(() => 0), step = xd.map(() => 1);
-        axes.forEach((a, j) => { first[a] = sliceStart(xd[a], starts[j], ends[j], steps[j]); step[a] = steps[j]; });
-        const box = boxArgs(xd, first, sd);
-        const sx = box.strides.map((st, i) => st * step[i]);
-        if (!fwd) emit(`pe_memset(o[${nin}], 0, ${numel(xd) * 4});`);
-        if (numel(sd) === 0) break;
-        const total = numel(sd);
-        if (fwd) launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sd, sx, box.dense)), `${I(0)} + ${box.offset}`, O(0), 0);
-        else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sd, box.dense, sx)), I(0), `${O(0)} + ${box.offset}`, 1);
+        const sl = sliceArgs(n, values, dimsOf);
+        if (op === 'SliceGrad') emit(`pe_memset(o[${nin}], 0, ${numel(sl.full) * 4});`);
+        const total = numel(sl.dims);
+        if (total === 0) break;
+        if (op === 'Slice') launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sl.dims, sl.strided, sl.dense)), `${I(0)} + ${sl.offset}`, O(0), 0);
+        else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(sl.dims, sl.dense, sl.strided)), I(0), `${O(0)} + ${sl.offset}`, 1);
         break;
       }
       case 'Concat': case 'SplitLike': {
         const concat = op === 'Concat';
-        const full = concat ? dimsOf(o0) : dimsOf(i0);
         if (dtypeOf(concat ? o0 : i0) !== 'float32') throw new Error(`${op} ${n.id}: only float tensors are exported`);
-        const axis = normAxis(attrInt(n, 'axis', 0), full.length);
-        let at = 0;
-        const parts = (concat ? n.inputs : n.outputs).map((v, j) => [v, j] as const).filter(([v]) => v);
-        for (const [part, j] of parts) {
-          const pd = dimsOf(part);
-          const box = boxArgs(full, full.map((_, i) => (i === axis ? at : 0)), pd);
-          at += pd[axis];
-          if (numel(pd) === 0) continue;
-          const total = numel(pd);
-          if (concat) launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(pd, box.dense, box.strides)), I(j), `${O(0)} + ${box.offset}`, 0);
-          else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(pd, box.strides, box.dense)), `${I(0)} + ${box.offset}`, O(j), 0);
+        for (const p of concatParts(n, concat ? dimsOf(o0) : dimsOf(i0), dimsOf)) {
+          const total = numel(p.dims);
+          if (concat) launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(p.dims, p.dense, p.strides)), I(p.slot), `${O(0)} + ${p.offset}`, 0);
+          else launch('pe_k_copy_nd', total, `(size_t)${total}`, stat('pe_nd_t', nd(p.dims, p.strides, p.dense)), `${I(0)} + ${p.offset}`, O(p.slot), 0);
         }
         break;
       }
       case 'Gather': case 'GatherGrad': {
         const fwd = op === 'Gather';
-        const xd = fwd ? dimsOf(i0) : dimsOf(o0);
-        const axis = normAxis(attrInt(n, 'axis', 0), xd.length);
-        const outer = numel(xd.slice(0, axis)), inner = numel(xd.slice(axis + 1));
+        const g = gatherArgs(n, fwd ? dimsOf(i0) : dimsOf(o0));
         const nidx = numel(dimsOf(i1));
         if (dtypeOf(i1) !== 'int64') throw new Error(`${op} ${n.id}: indices must be int64`);
-        const total = outer * (fwd ? nidx : xd[axis]) * inner;
-        launch(fwd ? 'pe_k_gather' : 'pe_k_gather_grad', total, `(size_t)${total}`, nidx, xd[axis], inner, I(0), I(1), O(0));
+        const total = g.outer * (fwd ? nidx : g.len) * g.inner;
+        launch(fwd ? 'pe_k_gather' : 'pe_k_gather_grad', total, `(size_t)${total}`, nidx, g.len, g.inner, I(0), I(1), O(0));
         break;
       }
       case 'Softmax': case 'LogSoftmax': case 'SoftmaxGrad': case 'LogSoftmaxGrad': {
-        const xd = dimsOf(i0);
-        const axis = normAxis(attrInt(n, 'axis', opset >= 13 ? -1 : 1), xd.length);
-        const log = op.startsWith('Log') ? 1 : 0;
-        const outer = numel(xd.slice(0, axis)), len = xd[axis], inner = numel(xd.slice(axis + 1));
-        if (opset < 13 && !op.endsWith('Grad')) throw new Error(`${op} ${n.id}: opset ${opset} softmax (flattened axes) is not exported`);
+        const { outer, len, inner, log } = softmaxArgs(n, opset, dimsOf(i0));
         if (op.endsWith('Grad')) launch('pe_k_softmax_grad', outer * inner, outer, len, inner, log, I(0), I(1), O(0));
         else launch('pe_k_softmax', outer * inner, outer, len, inner, log, I(0), O(0));
         break;
       }
       case 'SoftmaxCrossEntropy': case 'SoftmaxCrossEntropyGrad': {
-        const xd = dimsOf(op === 'SoftmaxCrossEntropy' ? i0 : i1);
-        const C = xd[xd.length - 1], rows = numel(xd) / C;
+        const { rows, C } = xentArgs(dimsOf(op === 'SoftmaxCrossEntropy' ? i0 : i1));
         if (op === 'SoftmaxCrossEntropy') launch('pe_k_softmax_xent', 1, rows, C, I(0), I(1), O(0));
         else launch('pe_k_softmax_xent_grad', rows, rows, C, I(0), I(1), I(2), O(0));
         break;
       }
       case 'GlobalAveragePool': case 'GlobalAveragePoolGrad': {
-        const xd = op === 'GlobalAveragePool' ? dimsOf(i0) : dimsOf(o0);
-        const planes = xd[0] * xd[1], S = numel(xd.slice(2));
+        const { N, C, S } = channelDims(op === 'GlobalAveragePool' ? dimsOf(i0) : dimsOf(o0));
+        const planes = N * C;
         if (op === 'GlobalAveragePool') launch('pe_k_global_avgpool', planes, planes, S, I(0), O(0));
         else launch('pe_k_global_avgpool_grad', planes * S, `(size_t)${planes * S}`, S, I(0), O(0));
         break;
@@ -494,15 +366,7 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
       case 'MaxPool': case 'MaxPoolGrad': case 'AveragePool': case 'AveragePoolGrad': {
         const fwd = op === 'MaxPool' || op === 'AveragePool';
         const xd = fwd ? dimsOf(i0) : dimsOf(o0), yd = fwd ? dimsOf(o0) : dimsOf(i0);
-        if (xd.length !== 4 && xd.length !== 3) throw new Error(`${op} ${n.id}: only 1-D and 2-D pooling is exported (input [${xd}])`);
-        const g = poolGeometry(n, xd.slice(2));
-        // 1-D [N, C, L] runs as 2-D with H = 1.
-        const at = (xs: number[], j: number, one: number): number => (xd.length === 3 ? (j === 0 ? one : xs[0]) : xs[j]);
-        const sv = stat('pe_pool2d_t', pool2dInit({
-          planes: xd[0] * xd[1], H: xd.length === 3 ? 1 : xd[2], W: xd[xd.length - 1], KH: at(g.kernel, 0, 1), KW: at(g.kernel, 1, 1),
-          OH: xd.length === 3 ? 1 : yd[2], OW: yd[yd.length - 1], sh: at(g.strides, 0, 1), sw: at(g.strides, 1, 1),
-          ph: at(g.padsBegin, 0, 0), pw: at(g.padsBegin, 1, 0), eh: at(g.padsEnd, 0, 0), ew: at(g.padsEnd, 1, 0), dh: at(g.dilations, 0, 1), dw: at(g.dilations, 1, 1),
-        }));
+        const sv = stat('pe_pool2d_t', pool2dInit(poolArgs(n, xd, yd)));
         const inc = attrInt(n, 'count_include_pad', 0);
         const nOut = numel(yd), nIn = numel(xd);
         if (op === 'MaxPool') launch('pe_k_maxpool', nOut, sv, I(0), O(0));
@@ -512,34 +376,28 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
         break;
       }
       case 'SGD': case 'Adam': {
-        const pd = dimsOf(i0), gd = dimsOf(i1);
+        const gd = dimsOf(i1);
         const total = numel(gd);
-        // A channel-sliced update: g (and the state) hold the first k channels of p along `channel_axis`.
-        let run = total, pstride = total;
-        if (pd.length !== gd.length || pd.some((d, j) => d !== gd[j])) {
-          const a = normAxis(attrInt(n, 'channel_axis', 0), pd.length);
-          if (gd.length !== pd.length || gd.some((d, j) => (j === a ? d > pd[j] : d !== pd[j]))) throw new Error(`${op} ${n.id}: gradient [${gd}] is neither the parameter's shape [${pd}] nor its first channels along axis ${a}`);
-          const inner = numel(pd.slice(a + 1));
-          run = gd[a] * inner;
-          pstride = pd[a] * inner;
-        }
+        // A channel-sliced update runs over rows of `run` elements `pstride` apart in the parameter.
+        const cs = channelSlice(n, dimsOf(i0), gd);
+        const run = cs ? cs.keep * cs.inner : total, pstride = cs ? cs.of * cs.inner : total;
         copyIfMoved(0, 0, i0);
         if (op === 'Adam') {
           copyIfMoved(2, 1, i2);
           copyIfMoved(3, 2, i3);
         }
         if (op === 'SGD') {
-          const momentum = attrFloat(n, 'momentum', 0);
-          const buf = momentum && n.outputs[1];
+          const h = sgdParams(n);
+          const buf = h.momentum && n.outputs[1];
           if (buf) copyIfMoved(2, 1, i2);
           const stepc = i3 ? [`o[3]`, CAST_TYPES[dtypeOf(i3) as keyof typeof CAST_TYPES] ?? 0] : ['NULL', 0];
-          launch('pe_k_sgd', total, `(size_t)${total}`, `(size_t)${run}`, `(size_t)${pstride}`, O(0), I(1), buf ? O(1) : 'NULL', `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 0.01))})`, cf(momentum),
-            cf(attrFloat(n, 'dampening', 0)), cf(attrFloat(n, 'weight_decay', 0)), attrInt(n, 'nesterov', 0), ...stepc);
+          launch('pe_k_sgd', total, `(size_t)${total}`, `(size_t)${run}`, `(size_t)${pstride}`, O(0), I(1), buf ? O(1) : 'NULL', `(pe_lr_set ? pe_lr : ${cf(h.lr)})`, cf(h.momentum),
+            cf(h.dampening), cf(h.weightDecay), h.nesterov, ...stepc);
           break;
         }
+        const h = adamParams(n);
         launch('pe_k_adam', total, `(size_t)${total}`, `(size_t)${run}`, `(size_t)${pstride}`, O(0), I(1), O(1), O(2), 'o[4]', CAST_TYPES[dtypeOf(i4) as keyof typeof CAST_TYPES] ?? 0,
-          `(pe_lr_set ? pe_lr : ${cf(attrFloat(n, 'lr', 1e-3))})`, cf(attrFloat(n, 'beta1', 0.9)), cf(attrFloat(n, 'beta2', 0.999)), cf(attrFloat(n, 'epsilon', 1e-8)),
-          cf(attrFloat(n, 'weight_decay', 0)), attrInt(n, 'decoupled', 0));
+          `(pe_lr_set ? pe_lr : ${cf(h.lr)})`, cf(h.beta1), cf(h.beta2), cf(h.epsilon), cf(h.weightDecay), h.decoupled);
         break;
       }
       default:
@@ -551,9 +409,10 @@ export function emitCuda(r: CompileResult, values: Map<string, Tensor>, gpuNodes
       const v = m.slice(0, -'#mask'.length);
       const at = n.outputs.indexOf(v);
       if (at < 0) throw new Error(`${op} ${n.id}: the plan gives it the mask "${m}" of a value it does not produce`);
-      const rule = maskRule(v);
+      const rule = packs.get(m);
+      if (!rule) throw new Error(`the mask of "${v}" has no ReluGrad or ClipGrad reader`);
       const count = numel(dimsOf(v)), bytes = Math.ceil(count / 8);
-      launch('pe_k_mask_pack', bytes, `(size_t)${bytes}`, `(size_t)${count}`, `(const float *)o[${nin + at}]`, rule.mode, cf(rule.lo), cf(rule.hi), `(uint8_t *)o[${nin + j}]`);
+      launch('pe_k_mask_pack', bytes, `(size_t)${bytes}`, `(size_t)${count}`, `(const float *)o[${nin + at}]`, rule.op, cf(rule.lo), cf(rule.hi), `(uint8_t *)o[${nin + j}]`);
     });
     names.push(`${n.id} (${op})`.replace(/[^\x20-\x7e]|["\\]/g, '_'));
     launchers.push(`/* ${k}: ${inComment(n.id)}: ${op} */\nextern "C" void pe_gpu_${k}(void *const *o) {\n  pe_gpu_enter(${k});\n${body.join('\n')}\n}`);
