@@ -20,10 +20,9 @@ import { TrainingSession } from '../../src/compiler/train/session';
 import { initializerTensor } from '../../src/compiler/runtime/execute';
 import { paramFileName, readBatch, readTensorFile } from '../../src/compiler/train/data';
 import { findToolchain } from '../../src/compiler/codegen/toolchains';
+import { fixtures, lossJson, referenceParams, rel, worstSavedParam } from './support/exportCheck';
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pe-export-'));
 const SPARSE: Record<string, string> = { mlp: 'last-1', cnn_small: 'last-2', mobilenetv2_035: 'last-2', tiny_llama: 'last-1' };
 const MODELS = Object.keys(SPARSE);
@@ -52,29 +51,6 @@ async function runBinary(res: ExportResult, args: string[], runner: string[] = [
   return { steps, peakRssKb: tail.peak_rss_kb };
 }
 
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
-const lossJson = (m: string): Record<string, number> => JSON.parse(fs.readFileSync(path.join(fixtures, m, 'loss.json'), 'utf8'));
-
-/** Worst relative error (to each tensor's largest magnitude) of the saved parameters against the reference runtime's one SGD step. */
-function compareParams(model: string, scheme: string, saved: string): { worst: number; where: string; count: number } {
-  const loaded = loadModel(path.join(fixtures, model, 'model.onnx'));
-  const r = compile(loaded, { scheme, compare: 'none' });
-  const tg = r.training.tg;
-  const session = new TrainingSession(tg);
-  session.step(readBatch(path.join(fixtures, model, 'test_data'), tg));
-  let worst = 0, where = '-';
-  for (const [p, want] of session.params) {
-    const got = readTensorFile(path.join(saved, paramFileName(p)));
-    assert.deepEqual(got.dims, want.dims, `${p} dims`);
-    const a = got.data as Float32Array, b = want.data as Float32Array;
-    let scale = 0, diff = 0;
-    for (let i = 0; i < b.length; i++) { scale = Math.max(scale, Math.abs(b[i])); diff = Math.max(diff, Math.abs(a[i] - b[i])); }
-    const e = scale > 0 ? diff / scale : diff;
-    if (e >= worst) { worst = e; where = p; }
-  }
-  return { worst, where, count: session.params.size };
-}
-
 for (const model of MODELS) {
   for (const scheme of ['full', SPARSE[model]]) {
     test(`host binary, ${model}, scheme ${scheme}: PyTorch's losses before and after one SGD step, the reference runtime's parameters`, async () => {
@@ -90,7 +66,7 @@ for (const model of MODELS) {
       // --save after two steps; parameters after one step come from a separate one-step run.
       const saved1 = path.join(work, `${model}-${scheme}-saved1`);
       await runBinary(res, ['--data', path.join(fixtures, model, 'test_data'), '--steps', '1', '--save', saved1]);
-      const cmp = compareParams(model, scheme, saved1);
+      const cmp = { ...worstSavedParam(referenceParams(model, scheme), saved1), count: referenceParams(model, scheme).size };
       // Float32 rounding through 52 train-mode BatchNorm layers of the full MobileNetV2 reaches 1.3e-5 on its first
       // depthwise weights (their implied gradients are within 5e-5 of PyTorch's, the fixtures' float32 band).
       const tol = model === 'mobilenetv2_035' && scheme === 'full' ? 2e-5 : 1e-5;

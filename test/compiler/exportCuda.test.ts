@@ -19,7 +19,7 @@ import { exportTraining, type ExportResult } from '../../src/compiler/export/exp
 import { loadModel } from '../../src/compiler/loadModel';
 import { compile } from '../../src/compiler/compile';
 import { TrainingSession } from '../../src/compiler/train/session';
-import { paramFileName, readBatch, readTensorFile } from '../../src/compiler/train/data';
+import { readBatch } from '../../src/compiler/train/data';
 import { findToolchain } from '../../src/compiler/codegen/toolchains';
 import { CUDA_OPS, GPU_PROFILE_OPS, nd, reduceSpec } from '../../src/compiler/codegen/cuda';
 import { CUDA_KERNELS } from '../../src/compiler/codegen/cudaKernels';
@@ -32,10 +32,9 @@ import { reduceArgs } from '../../src/compiler/codegen/kernels/reduce';
 import { getProfile } from '../../src/compiler/backends/profiles';
 import type { Tensor } from '../../src/compiler/ir/tensor';
 import type { OptimizerSpec } from '../../src/compiler/train/optimizer';
+import { fixtures, lossJson, referenceParams, rel, worstSavedParam } from './support/exportCheck';
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pe-export-cuda-'));
 const SPARSE: Record<string, string> = { mlp: 'last-1', cnn_small: 'last-2', mobilenetv2_035: 'last-2', tiny_llama: 'last-1' };
 const ALL_ON_GPU = { layers: [{ match: '*', unit: 'gpu' }] };
@@ -80,36 +79,6 @@ async function runEmulated(bin: string, args: string[]): Promise<RunOut> {
   return { losses, calls: +m[1], distinct: +m[2], kernels: +m[3] };
 }
 
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
-const lossJson = (m: string): Record<string, number> => JSON.parse(fs.readFileSync(path.join(fixtures, m, 'loss.json'), 'utf8'));
-
-/** The reference runtime's parameters after one SGD step on the fixture batch (independent of the target). */
-const references = new Map<string, Map<string, Tensor>>();
-function referenceParams(model: string, scheme: string): Map<string, Tensor> {
-  const key = `${model}-${scheme}`;
-  if (!references.has(key)) {
-    const tg = compile(loadModel(path.join(fixtures, model, 'model.onnx')), { scheme, compare: 'none' }).training.tg;
-    const session = new TrainingSession(tg);
-    session.step(readBatch(path.join(fixtures, model, 'test_data'), tg));
-    references.set(key, session.params);
-  }
-  return references.get(key)!;
-}
-
-/** Worst relative error (to each tensor's largest magnitude) of the saved parameters against the reference. */
-function compareParams(want: Map<string, Tensor>, saved: string): { worst: number; where: string } {
-  let worst = 0, where = '-';
-  for (const [p, ref] of want) {
-    const got = readTensorFile(path.join(saved, paramFileName(p)));
-    assert.deepEqual(got.dims, ref.dims, `${p} dims`);
-    const a = got.data as Float32Array, b = ref.data as Float32Array;
-    let scale = 0, diff = 0;
-    for (let i = 0; i < b.length; i++) { scale = Math.max(scale, Math.abs(b[i])); diff = Math.max(diff, Math.abs(a[i] - b[i])); }
-    const e = scale > 0 ? diff / scale : diff;
-    if (e >= worst) { worst = e; where = p; }
-  }
-  return { worst, where };
-}
 
 test('the Jetson profiles put on the GPU exactly the operators that have CUDA launchers', () => {
   for (const name of ['jetson-nano', 'jetson-orin-nano', 'jetson-agx-orin']) {
@@ -151,7 +120,7 @@ for (const c of CASES) {
 
     const saved = path.join(work, `${keyOf(c)}-saved`);
     await runEmulated(bin, ['--data', data, '--steps', '1', '--save', saved]);
-    const cmp = compareParams(referenceParams(c.model, c.scheme), saved);
+    const cmp = worstSavedParam(referenceParams(c.model, c.scheme), saved);
     // As in export.test.ts: float32 rounding through MobileNetV2's 52 train-mode BatchNorms reaches 1.3e-5.
     const tol = c.model === 'mobilenetv2_035' && c.scheme === 'full' ? 2e-5 : 1e-5;
     assert.ok(cmp.worst <= tol, `parameter ${cmp.where} differs from the reference runtime by ${cmp.worst.toExponential(2)} (relative)`);
@@ -379,7 +348,7 @@ test('SGD with momentum, Nesterov and weight decay, Adam and AdamW on the GPU: t
     const tg = compile(loadModel(model), { optimizer, compare: 'none' }).training.tg;
     const session = new TrainingSession(tg);
     for (let k = 0; k < 3; k++) session.step(readBatch(batch, tg));
-    const cmp = compareParams(session.params, saved);
+    const cmp = worstSavedParam(session.params, saved);
     console.log(`  ${name}: ${out.distinct} GPU operators, worst parameter after 3 steps ${cmp.worst.toExponential(2)} (${cmp.where})`);
     assert.ok(cmp.worst <= 1e-5, `${name}: parameter ${cmp.where} differs from the reference runtime by ${cmp.worst.toExponential(2)}`);
   }

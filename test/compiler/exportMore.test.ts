@@ -23,16 +23,15 @@ import { exportTraining, type ExportOptions, type ExportResult } from '../../src
 import { loadModel } from '../../src/compiler/loadModel';
 import { compile } from '../../src/compiler/compile';
 import { TrainingSession } from '../../src/compiler/train/session';
-import { paramFileName, readBatch, readTensorFile } from '../../src/compiler/train/data';
+import { readBatch, readTensorFile } from '../../src/compiler/train/data';
 import type { OptimizerSpec } from '../../src/compiler/train/optimizer';
 import type { Scheme } from '../../src/compiler/sparse/scheme';
 import type { Graph, Model, Node, AttrValue } from '../../src/compiler/ir/graph';
 import { tensor, type Tensor } from '../../src/compiler/ir/tensor';
 import { encodeModel, encodeTensor, tensorToInitializer } from '../../src/compiler/onnx/encode';
+import { fixtures, lossJson, rel, worstSavedParam } from './support/exportCheck';
 
 const run = promisify(execFile);
-const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pe-export-more-'));
 const SPARSE: Record<string, string> = { mlp: 'last-1', cnn_small: 'last-2', mobilenetv2_035: 'last-2', tiny_llama: 'last-1' };
 
@@ -43,23 +42,6 @@ async function runBinary(res: ExportResult, args: string[]): Promise<Step[]> {
   return stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((l) => 'step' in l) as unknown as Step[];
 }
 
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
-const lossJson = (m: string): Record<string, number> => JSON.parse(fs.readFileSync(path.join(fixtures, m, 'loss.json'), 'utf8'));
-
-/** Worst relative error (to each tensor's largest magnitude) of saved parameters against the session's. */
-function worstParam(session: TrainingSession, saved: string): { worst: number; where: string } {
-  let worst = 0, where = '-';
-  for (const [p, want] of session.params) {
-    const got = readTensorFile(path.join(saved, paramFileName(p)));
-    assert.deepEqual(got.dims, want.dims, `${p} dims`);
-    const a = got.data as Float32Array, b = want.data as Float32Array;
-    let scale = 0, diff = 0;
-    for (let i = 0; i < b.length; i++) { scale = Math.max(scale, Math.abs(b[i])); diff = Math.max(diff, Math.abs(a[i] - b[i])); }
-    const e = scale > 0 ? diff / scale : diff;
-    if (e >= worst) { worst = e; where = p; }
-  }
-  return { worst, where };
-}
 
 /** Exports `model`, runs `steps` steps of the binary and of the reference runtime; losses and parameters must agree. */
 async function againstRuntime(label: string, model: string, data: string, opts: Omit<ExportOptions, 'model'>, steps: number, tol = 1e-5): Promise<ExportResult> {
@@ -75,7 +57,7 @@ async function againstRuntime(label: string, model: string, data: string, opts: 
   const want: number[] = [];
   for (let k = 0; k < steps; k++) want.push(session.step(batch));
   got.forEach((s, k) => assert.ok(rel(s.loss, want[k]) <= tol, `${label}: loss of step ${k + 1} ${s.loss}, reference runtime ${want[k]}`));
-  const cmp = worstParam(session, saved);
+  const cmp = worstSavedParam(session.params, saved);
   console.log(`  ${label}: losses ${got.map((s) => s.loss).join(' -> ')}; parameters after ${steps} steps within ${cmp.worst.toExponential(2)} (${cmp.where})`);
   assert.ok(cmp.worst <= tol, `${label}: parameter ${cmp.where} differs from the reference runtime by ${cmp.worst.toExponential(2)} (relative)`);
   return res;
@@ -110,7 +92,7 @@ for (const model of Object.keys(SPARSE)) {
       await runBinary(res, ['--data', data, '--steps', '1', '--save', saved]);
       const session = new TrainingSession(packed.training.tg);
       session.step(readBatch(data, packed.training.tg));
-      const cmp = worstParam(session, saved);
+      const cmp = worstSavedParam(session.params, saved);
       // As in export.test.ts: float32 rounding through the 52 train-mode BatchNorms of the full MobileNetV2 reaches
       // 1.3e-5 on its first depthwise weights, with masks packed or not (the bits are exact).
       const tol = model === 'mobilenetv2_035' && scheme === 'full' ? 2e-5 : 1e-5;
